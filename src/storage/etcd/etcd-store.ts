@@ -83,7 +83,12 @@ export class EtcdStore implements Store {
       dialTimeout: 2000,
       // One retry policy (ours, with logging) instead of etcd3's silent ones.
       faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next() },
-      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 },
+      grpcOptions: {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2000,
+        // A full list can be far larger than gRPC's 4 MiB default (upstream lifts it too).
+        'grpc.max_receive_message_length': -1,
+      },
     });
   }
 
