@@ -1,5 +1,5 @@
 // `k8ts server`: the all-in-one control plane (and, in later issues, a node agent).
-// At this stage it opens the datastore, keeps it compacted, and waits.
+// It opens the datastore, keeps it compacted, and serves the Kubernetes API.
 import { Command, Option } from 'commander';
 import {
   type Store,
@@ -9,10 +9,26 @@ import {
   parseDatastoreEndpoint,
   startAutoCompaction,
 } from '../storage/index.js';
+import { startApiServer } from '../apiserver/server.js';
 import { logger } from '../util/log.js';
 import { parseCount, parseDuration } from './flags.js';
 
 const log = logger('server');
+
+interface ServerFlags {
+  dataDir: string;
+  datastoreEndpoint?: string;
+  compactionInterval: number;
+  compactionRetain: number;
+  bindAddress: string;
+  securePort: number;
+  advertiseAddress?: string;
+  serviceCidr: string;
+  clusterCidr: string;
+  clusterDomain: string;
+  tokenAuthFile?: string;
+  writeKubeconfig?: string;
+}
 
 /** Waits until the datastore answers; an unreachable etcd is retried forever, with a log line each time. */
 async function waitForStore(store: Store): Promise<number> {
@@ -31,6 +47,14 @@ export function serverCommand(): Command {
   return new Command('server')
     .description('Run a k8ts control plane on this machine (single node by default, SQLite datastore)')
     .option('--data-dir <dir>', 'directory for the datastore, certificates and state', '/var/lib/k8ts')
+    .option('--bind-address <ip>', 'address the API server listens on', '0.0.0.0')
+    .addOption(new Option('--secure-port <port>', 'HTTPS port of the API server').default(6443).argParser(parseCount))
+    .option('--advertise-address <ip>', 'address other components reach this server at (default: the first non-loopback IPv4)')
+    .option('--service-cidr <cidr>', 'range of Service cluster IPs', '10.96.0.0/12')
+    .option('--cluster-cidr <cidr>', 'range of pod IPs', '10.244.0.0/16')
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--token-auth-file <file>', 'static bearer tokens, one per line: token,user,uid,"group1,group2"')
+    .option('--write-kubeconfig <path>', 'also write the admin kubeconfig here')
     .option(
       '--datastore-endpoint <endpoint>',
       'datastore: sqlite:///path/state.db, or etcd as http://host:2379 (comma-separated for several members); default: SQLite in <data-dir>/db/state.db',
@@ -45,14 +69,16 @@ export function serverCommand(): Command {
         .default(1000)
         .argParser(parseCount),
     )
-    .action(async (opts: { dataDir: string; datastoreEndpoint?: string; compactionInterval: number; compactionRetain: number }) => {
+    .action(async (opts: ServerFlags) => {
       const spec = parseDatastoreEndpoint(opts.datastoreEndpoint, opts.dataDir);
       log.info('opening datastore', { datastore: describeDatastore(spec) });
       const store = openStore(spec);
       let stopCompaction = () => {};
+      let stopApi = async () => {};
       const shutdown = async (signal: string) => {
         log.info('shutting down', { signal });
         stopCompaction();
+        await stopApi().catch(() => {});
         await store.close();
         process.exit(0);
       };
@@ -64,6 +90,21 @@ export function serverCommand(): Command {
         intervalMs: opts.compactionInterval,
         retain: opts.compactionRetain,
       });
+      const api = await startApiServer({
+        store,
+        dataDir: opts.dataDir,
+        bindAddress: opts.bindAddress,
+        securePort: opts.securePort,
+        advertiseAddress: opts.advertiseAddress,
+        serviceCidr: opts.serviceCidr,
+        clusterCidr: opts.clusterCidr,
+        clusterDomain: opts.clusterDomain,
+        tokenAuthFile: opts.tokenAuthFile,
+        writeKubeconfig: opts.writeKubeconfig,
+      });
+      stopApi = () => api.close();
+      console.log(`k8ts: API server at ${api.url}; admin kubeconfig: ${api.kubeconfigPath}`);
+      console.log(`k8ts: try   KUBECONFIG=${api.kubeconfigPath} kubectl get namespaces`);
       // Keep running until a signal arrives.
       setInterval(() => {}, 1 << 30);
     });

@@ -46,11 +46,12 @@ test('bad flags are refused with a clear message', async () => {
   assert.match(ep.stderr, /--datastore-endpoint mysql:\/\/x: not understood/);
 });
 
-test('k8ts server opens the SQLite store in --data-dir and stops cleanly on SIGTERM', async () => {
+test('k8ts server opens the SQLite store in --data-dir, serves the API, and stops cleanly on SIGTERM', async () => {
   const dir = path.join(tmp, 'data');
-  const s = server(['--data-dir', dir]);
-  await poll(() => s.output().includes('msg="datastore ready"'), { what: 'server ready', timeoutMs: 15_000 });
+  const s = server(['--data-dir', dir, '--secure-port', '0', '--bind-address', '127.0.0.1']);
+  await poll(() => s.output().includes('msg="API server ready"'), { what: 'server ready', timeoutMs: 15_000 });
   assert.ok(fs.existsSync(path.join(dir, 'db', 'state.db')));
+  assert.match(s.output(), /admin kubeconfig: .*admin\.kubeconfig/);
   s.proc.kill('SIGTERM');
   assert.equal(await s.exit, 0);
 });

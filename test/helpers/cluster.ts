@@ -1,0 +1,98 @@
+// End-to-end: a `k8ts server` running inside a fresh network namespace, and
+// the real kubectl (any installed version) run inside the same namespace.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import type { ExecResult } from '../../src/util/exec.js';
+import { type Scenario, withNetns } from './netns.js';
+import { poll } from './poll.js';
+
+export const K8TS_BIN = fileURLToPath(new URL('../../../bin/k8ts', import.meta.url));
+const KUBECTL_DIR = path.dirname(execFileSync('readlink', ['-f', execFileSync('sh', ['-c', 'command -v kubectl']).toString().trim()]).toString().trim());
+
+/** Path of an installed kubectl: 'default', or a version like '1.27'. */
+export function kubectlPath(version = 'default'): string {
+  return version === 'default' ? path.join(KUBECTL_DIR, 'kubectl') : path.join(KUBECTL_DIR, `kubectl.${version}`);
+}
+
+/** The oldest and newest kubectl the project supports (the acceptance range). */
+export const KUBECTL_RANGE = ['1.27', '1.33'].filter((v) => fs.existsSync(kubectlPath(v)));
+
+export interface Cluster {
+  scenario: Scenario;
+  dataDir: string;
+  kubeconfig: string;
+  output(): string;
+  kubectl(args: string[], opts?: { input?: string; version?: string; allowFailure?: boolean; env?: NodeJS.ProcessEnv }): Promise<ExecResult>;
+  /** kubectl that must succeed; returns stdout. */
+  k(args: string[], opts?: { input?: string; version?: string }): Promise<string>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  args?: string[];
+}
+
+export async function withCluster<T>(fn: (c: Cluster) => Promise<T>, opts: ClusterOptions = {}): Promise<T> {
+  return withNetns(async (s) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-e2e-'));
+    s.onCleanup(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
+    let proc: ChildProcess | undefined;
+    let out = '';
+    const start = async () => {
+      out = '';
+      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', ...(opts.args ?? [])], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const p = proc;
+      p.stdout!.on('data', (b) => (out += b));
+      p.stderr!.on('data', (b) => (out += b));
+      await poll(
+        async () => {
+          if (p.exitCode !== null) throw new Error(`k8ts server exited ${p.exitCode}:\n${out}`);
+          if (!fs.existsSync(kubeconfig)) return false;
+          const r = await s.exec(kubectlPath(), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=2s'], { allowFailure: true });
+          return r.code === 0 && r.stdout.trim() === 'ok';
+        },
+        { timeoutMs: 30_000, what: 'k8ts server to be ready' },
+      );
+    };
+    const stop = async () => {
+      const p = proc;
+      proc = undefined;
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    };
+    const kubectl: Cluster['kubectl'] = (args, o = {}) =>
+      s.exec(kubectlPath(o.version), ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], {
+        input: o.input,
+        allowFailure: o.allowFailure,
+        env: { ...process.env, KUBECONFIG: kubeconfig, ...(o.env ?? {}) },
+        timeoutMs: 60_000,
+      });
+    await start();
+    s.onCleanup(stop);
+    return fn({
+      scenario: s,
+      dataDir,
+      kubeconfig,
+      output: () => out,
+      kubectl,
+      k: async (args, o) => (await kubectl(args, o)).stdout,
+      restart: async () => {
+        await stop();
+        await start();
+      },
+      stop,
+    });
+  });
+}
