@@ -4,6 +4,7 @@
 
 export type FieldErrorType =
   | 'FieldValueRequired'
+  | 'FieldValueNotFound'
   | 'FieldValueInvalid'
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
@@ -43,6 +44,8 @@ export function fieldErrorMessage(e: FieldError): string {
       return `${e.field}: Too many${d}`;
     case 'InternalError':
       return `${e.field}: Internal error${d}`;
+    case 'FieldValueNotFound':
+      return `${e.field}: Not found: ${formatBadValue(e.badValue)}${d}`;
     case 'FieldValueNotSupported':
       return `${e.field}: Unsupported value: ${formatBadValue(e.badValue)}${d}`;
     case 'FieldValueDuplicate':

@@ -153,7 +153,7 @@ export function createHandler(deps: HandlerDeps) {
       sendError(res, apiErr);
     } finally {
       deps.metrics.observeRequest({
-        verb: verb.toUpperCase() === 'GET' && !route ? 'GET' : verb.toUpperCase(),
+        verb: metricVerb(verb, route),
         group: route?.info.group ?? '',
         version: route?.info.version ?? '',
         resource: route?.info.plural ?? '',
@@ -164,6 +164,12 @@ export function createHandler(deps: HandlerDeps) {
       });
     }
   };
+}
+
+/** Upstream's `verb` label: GET, LIST, WATCH, POST, PUT, PATCH, DELETE, DELETECOLLECTION. */
+function metricVerb(verb: string, route: Route | undefined): string {
+  if (!route) return verb.toUpperCase();
+  return ({ create: 'POST', update: 'PUT' } as Record<string, string>)[verb] ?? verb.toUpperCase();
 }
 
 function toApiError(err: unknown): ApiError {

@@ -1,6 +1,7 @@
 // Request and response plumbing: bounded bodies, content types, JSON/YAML decoding.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { decodeK8sProtobuf, isProtobufContentType } from '../api/protobuf/index.js';
 import { type ApiError, badRequest, tooLarge, unsupportedMediaType } from './status.js';
 
 /** Upstream's limit on request bodies (3 MiB). */
@@ -41,11 +42,16 @@ const JSON_TYPES = ['application/json', 'application/yaml', 'application/vnd.kub
 
 /** Decodes a create/update body (JSON or YAML). */
 export function decodeObject(body: Buffer, type: string): Record<string, unknown> {
-  if (type === 'application/vnd.kubernetes.protobuf') {
-    throw unsupportedMediaType(type, ['application/json', 'application/yaml']);
+  if (isProtobufContentType(type)) {
+    // kubectl's typed clients (1.33) send Kubernetes protobuf.
+    try {
+      return decodeK8sProtobuf(body);
+    } catch (e) {
+      throw badRequest(`error decoding protobuf: ${(e as Error).message}`);
+    }
   }
   if (type !== '' && type !== 'application/json' && type !== 'application/yaml' && type !== '*/*') {
-    throw unsupportedMediaType(type, JSON_TYPES.slice(0, 2));
+    throw unsupportedMediaType(type, JSON_TYPES);
   }
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty; an object was expected');

@@ -6,7 +6,7 @@
 import { type ResourceInfo, apiVersionOf, grOf } from '../api/registry.js';
 import type { FieldError } from '../api/field-errors.js';
 import { applyDefaults, prepareForCreate, prepareForUpdate } from '../api/defaults/index.js';
-import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/index.js';
+import { validateCreate, validateNamespaceFinalize, validateStatusUpdate, validateUpdate } from '../api/validation/index.js';
 import { unknownFields } from '../api/openapi/index.js';
 import {
   CompactedError,
@@ -97,6 +97,24 @@ export interface StorageContext {
   cacheIsConsistent: boolean;
   namespacePhase(name: string): Promise<'Active' | 'Terminating' | undefined>;
   recordUpdate?(info: ResourceInfo, oldObj: Obj | undefined, newObj: Obj, ctx: RequestContext): void;
+}
+
+/** Deletes the field at an upstream-style path (`spec.containers[1].imagee`) if it exists. */
+export function deletePath(obj: Obj, path: string): void {
+  const segs: Array<string | number> = [];
+  for (const part of path.split('.')) {
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) return;
+    if (m[1]) segs.push(m[1]);
+    for (const idx of m[2].matchAll(/\[(\d+)\]/g)) segs.push(Number(idx[1]));
+  }
+  let cur: any = obj;
+  for (const s of segs.slice(0, -1)) {
+    cur = cur?.[s];
+    if (cur === null || typeof cur !== 'object') return;
+  }
+  const last = segs[segs.length - 1];
+  if (cur && typeof cur === 'object' && last !== undefined) delete cur[last];
 }
 
 export class ResourceStorage {
@@ -211,12 +229,13 @@ export class ResourceStorage {
    */
   checkUnknownFields(body: Obj, rctx: RequestContext): void {
     const mode = rctx.fieldValidation ?? 'Warn';
-    if (mode === 'Ignore') return;
     const unknown = unknownFields(this.info.group, this.info.version, this.info.kind, body);
     if (unknown.length === 0) return;
     const msgs = unknown.map((f) => `unknown field "${f}"`);
     if (mode === 'Strict') throw badRequest(`strict decoding error: ${msgs.join(', ')}`);
-    rctx.warnings.push(...msgs);
+    if (mode === 'Warn') rctx.warnings.push(...msgs);
+    // Like decoding into upstream's typed structs: unknown fields are never stored.
+    for (const f of unknown) deletePath(body, f);
   }
 
   private validateOrThrow(errs: FieldError[], obj: Obj): void {
@@ -320,7 +339,9 @@ export class ResourceStorage {
           ? validateStatusUpdate(this.gr, next, old)
           : opts.subresource === 'binding'
             ? []
-            : validateUpdate(this.gr, next, old);
+            : opts.subresource === 'finalize'
+              ? validateNamespaceFinalize(next, old)
+              : validateUpdate(this.gr, next, old);
       this.validateOrThrow([...errs, ...(this.strategy.validate?.(next, old) ?? [])], next);
       if (jsonEqual(next, old)) return old; // nothing changed: no write, as upstream
       this.ctx.recordUpdate?.(this.info, old, next, rctx);

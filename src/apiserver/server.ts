@@ -170,7 +170,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
+/** Creates `obj` unless an object of that name exists (it is left as it is). */
 async function ensure(s: ResourceStorage, ns: string | undefined, obj: Record<string, any>): Promise<void> {
+  try {
+    await s.get(ns, obj.metadata.name);
+    return;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 404)) throw e;
+  }
   try {
     await s.create(ns, obj, SYSTEM_CTX());
   } catch (e) {

@@ -24,33 +24,6 @@ export function serviceStrategy(ips: ServiceIPAllocator, ports: NodePortAllocato
   const fail = (svc: Obj, errs: FieldError[]) => invalid('', 'Service', svc.metadata.name, errs);
   return {
     initialStatus: () => ({ loadBalancer: {} }),
-    prepareForUpdate(next, old) {
-      const spec = next.spec ?? {};
-      // Fields allocated by the server carry over when an update leaves them out.
-      if (spec.type !== 'ExternalName' && old.spec?.type !== 'ExternalName') {
-        if (!spec.clusterIP && old.spec?.clusterIP) spec.clusterIP = old.spec.clusterIP;
-        if (!spec.clusterIPs && old.spec?.clusterIPs && spec.clusterIP === old.spec.clusterIP) spec.clusterIPs = old.spec.clusterIPs;
-      }
-      if (usesNodePorts(next) && usesNodePorts(old)) {
-        for (const p of spec.ports ?? []) {
-          if (p.nodePort) continue;
-          const was = (old.spec.ports ?? []).find((q: Obj) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
-          if (was?.nodePort) p.nodePort = was.nodePort;
-        }
-      }
-      if (needsHealthCheckPort(next) && needsHealthCheckPort(old) && !spec.healthCheckNodePort) {
-        spec.healthCheckNodePort = old.spec.healthCheckNodePort;
-      }
-      // Changing type drops what the new type cannot have, as upstream does.
-      if (!usesNodePorts(next)) for (const p of spec.ports ?? []) delete p.nodePort;
-      if (!needsHealthCheckPort(next)) delete spec.healthCheckNodePort;
-      if (spec.type === 'ExternalName') {
-        delete spec.clusterIP;
-        delete spec.clusterIPs;
-        delete spec.ipFamilies;
-        delete spec.ipFamilyPolicy;
-      }
-    },
     async allocate(svc, old) {
       const owner = ownerOf(svc);
       const spec = svc.spec ?? (svc.spec = {});

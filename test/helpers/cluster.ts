@@ -21,6 +21,9 @@ export function kubectlPath(version = 'default'): string {
 /** The oldest and newest kubectl the project supports (the acceptance range). */
 export const KUBECTL_RANGE = ['1.27', '1.33'].filter((v) => fs.existsSync(kubectlPath(v)));
 
+/** The node address a test cluster's server advertises. */
+export const NODE_IP = '192.0.2.10';
+
 export interface Cluster {
   scenario: Scenario;
   dataDir: string;
@@ -35,18 +38,32 @@ export interface Cluster {
 
 export interface ClusterOptions {
   args?: string[];
+  /** Contents of a --token-auth-file for the server. */
+  tokenFile?: string;
 }
 
 export async function withCluster<T>(fn: (c: Cluster) => Promise<T>, opts: ClusterOptions = {}): Promise<T> {
   return withNetns(async (s) => {
+    // The node's own address (TEST-NET-1) on a veth pair that stays inside the
+    // namespace (this kernel has no dummy interfaces).
+    await s.exec('ip', ['link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'node0-peer']);
+    await s.exec('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'node0']);
+    await s.exec('ip', ['link', 'set', 'node0-peer', 'up']);
+    await s.exec('ip', ['link', 'set', 'node0', 'up']);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-e2e-'));
     s.onCleanup(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
+    const extra = [...(opts.args ?? [])];
+    if (opts.tokenFile !== undefined) {
+      const f = path.join(dataDir, 'tokens.csv');
+      fs.writeFileSync(f, opts.tokenFile, { mode: 0o600 });
+      extra.push('--token-auth-file', f);
+    }
     let proc: ChildProcess | undefined;
     let out = '';
     const start = async () => {
       out = '';
-      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', ...(opts.args ?? [])], {
+      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', ...extra], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const p = proc;

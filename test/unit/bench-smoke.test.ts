@@ -2,47 +2,10 @@
 // small mode as `npm run bench` would, and prints well-formed result lines for
 // both backends; the runner rejects an unknown bench name clearly.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { haveEtcd } from '../helpers/etcd.js';
 
-// This file runs as dist/test/unit/bench-smoke.test.js.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const runner = path.join(root, 'dist', 'bench', 'run.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the bench runner with a hard time limit (SIGTERM lets the bench stop its etcd). */
-function runBench(args: string[], timeoutMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runner, ...args], {
-      cwd: root,
-      env: { ...process.env, BENCH_SMALL: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    let killer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runBench } from '../helpers/bench.js';
 
 const METRICS = [
   'create_rate',

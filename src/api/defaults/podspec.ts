@@ -76,7 +76,8 @@ export function defaultPVCSpec(spec: Obj): void {
   }
 }
 
-const VOLUME_SOURCE_KEYS = [
+/** Every volume source field of v1.VolumeSource, in upstream's checking order. */
+export const VOLUME_SOURCE_KEYS = [
   'emptyDir',
   'hostPath',
   'gitRepo',

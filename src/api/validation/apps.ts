@@ -69,10 +69,9 @@ function validateAlwaysRestartingTemplate(spec: Obj, kind: string, errs: Errs): 
 
 // ---- ReplicaSets and Deployments ----
 
-function validateReplicaSetLikeSpec(spec: Obj, selectorKind: string, templateKind: string): Errs {
+/** Selector and template of the ReplicaSet family (ReplicaSets, and Deployments which make them). */
+function validateSelectorAndTemplate(spec: Obj, selectorKind: string, templateKind: string): Errs {
   const errs: Errs = [];
-  errs.push(...validateNonnegative(spec?.replicas, 'spec.replicas'));
-  errs.push(...validateNonnegative(spec?.minReadySeconds, 'spec.minReadySeconds'));
   if (validateWorkloadSelector(spec, selectorKind, errs)) {
     if (!isObj(spec?.template)) {
       errs.push(required('spec.template', ''));
@@ -86,8 +85,13 @@ function validateReplicaSetLikeSpec(spec: Obj, selectorKind: string, templateKin
 }
 
 function validateReplicaSetSpec(rs: Obj): Errs {
-  // Upstream's message says "deployment" for replica sets too.
-  return validateReplicaSetLikeSpec(rec(rs?.spec), 'deployment', 'ReplicaSet');
+  const spec = rec(rs?.spec);
+  return [
+    ...validateNonnegative(spec.replicas, 'spec.replicas'),
+    ...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'),
+    // Upstream's message says "deployment" for replica sets too.
+    ...validateSelectorAndTemplate(spec, 'deployment', 'ReplicaSet'),
+  ];
 }
 
 export const validateReplicaSetCreate = (rs: Obj): Errs => [...validateObjectMeta(rs?.metadata, SUBDOMAIN_META), ...validateReplicaSetSpec(rs)];
@@ -130,8 +134,10 @@ function validateDeploymentStrategy(strategy: Obj): Errs {
 
 function validateDeploymentSpec(d: Obj): Errs {
   const spec = rec(d?.spec);
-  const errs = validateReplicaSetLikeSpec(spec, 'deployment', 'ReplicaSet');
+  const errs = validateNonnegative(spec.replicas, 'spec.replicas');
+  errs.push(...validateSelectorAndTemplate(spec, 'deployment', 'ReplicaSet'));
   errs.push(...validateDeploymentStrategy(spec.strategy));
+  errs.push(...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   if (isSet(spec.revisionHistoryLimit)) errs.push(...validateNonnegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'));
   if (isObj(spec.rollbackTo)) errs.push(...validateNonnegative(spec.rollbackTo.revision, 'spec.rollback.version'));
   if (isSet(spec.progressDeadlineSeconds)) {

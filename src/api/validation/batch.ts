@@ -27,13 +27,10 @@ import {
 } from './common.js';
 import { type MetaRules, validateObjectMeta, validateObjectMetaUpdate } from './metadata.js';
 import { validatePodTemplateSpec } from './podspec.js';
+import { CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL } from '../defaults/batch.js';
 
 const JOB_META: MetaRules = { namespaced: true, nameFn: nameIsDNSSubdomain };
 
-export const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
-export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
-export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
-export const LEGACY_JOB_NAME_LABEL = 'job-name';
 
 const MAX_PARALLELISM_INDEXED = 100000;
 const MAX_FAILED_INDEXES = 100000;

@@ -50,7 +50,7 @@ export const key = (path: string, k: string): string => `${path}[${k}]`;
  * upstream's and fieldErrorMessage should render it as `<field>: Not found: <value>`.
  */
 export const notFound = (field: string, badValue: unknown): FieldError => ({
-  type: 'FieldValueNotFound' as unknown as FieldErrorType,
+  type: 'FieldValueNotFound',
   field,
   badValue,
 });
@@ -169,8 +169,6 @@ export function validateAnnotations(annotations: unknown, path: string): Errs {
   return errs;
 }
 
-const SELECTOR_OPS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
-
 export function validateLabelSelectorRequirement(r: Obj, path: string): Errs {
   const errs: Errs = [];
   const values = arr(r?.values);
@@ -203,10 +201,8 @@ export function validateLabelSelector(sel: unknown, path: string): Errs {
 export const selectorIsEmpty = (sel: Obj): boolean =>
   Object.keys(rec(sel?.matchLabels)).length + arr(sel?.matchExpressions).length === 0;
 
-/** Whether a selector can be turned into a label query at all (valid operators and values). */
-export const selectorIsUsable = (sel: Obj): boolean =>
-  arr(sel?.matchExpressions).every((r) => SELECTOR_OPS.includes(r?.operator)) &&
-  arr(sel?.matchExpressions).every((r) => (r.operator === 'In' || r.operator === 'NotIn' ? arr(r.values).length > 0 : true));
+/** Whether a selector can be turned into a label query at all (upstream LabelSelectorAsSelector succeeds). */
+export const selectorIsUsable = (sel: Obj): boolean => validateLabelSelector(sel, '').length === 0;
 
 /** metav1.LabelSelector semantics; a nil or empty selector matches everything. */
 export function selectorMatches(sel: Obj, labels: unknown): boolean {

@@ -45,7 +45,6 @@ export function validateFinalizers(finalizers: unknown, path: string): Errs {
   if (list.includes('orphan') && list.includes('foregroundDeletion')) {
     errs.push(invalid(path, list, 'finalizer orphan and foregroundDeletion cannot be both set'));
   }
-  list.forEach((f, i) => errs.push(...validateKubeFinalizerName(f, index(path, i))));
   return errs;
 }
 
@@ -123,6 +122,7 @@ export function validateObjectMeta(meta: Obj, rules: MetaRules, path = 'metadata
   errs.push(...validateOwnerReferences(m.ownerReferences, child(path, 'ownerReferences')));
   errs.push(...validateFinalizers(m.finalizers, child(path, 'finalizers')));
   errs.push(...validateManagedFields(m.managedFields, child(path, 'managedFields')));
+  arr(m.finalizers).forEach((f, i) => errs.push(...validateKubeFinalizerName(str(f), index(child(path, 'finalizers'), i))));
   return errs;
 }
 

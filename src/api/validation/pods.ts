@@ -150,7 +150,7 @@ export function validatePodUpdate(pod: Obj, old: Obj): Errs {
   // Put back what may change, then whatever still differs may not.
   const munged: Obj = structuredClone(spec);
   for (const list of ['containers', 'initContainers']) {
-    if (Array.isArray(munged[list])) munged[list].forEach((c: Obj, i: number) => (c.image = oldSpec[list]?.[i]?.image));
+    if (Array.isArray(munged[list])) munged[list].forEach((c: Obj, i: number) => isObj(c) && (c.image = oldSpec[list]?.[i]?.image));
   }
   munged.activeDeadlineSeconds = oldSpec.activeDeadlineSeconds;
   munged.schedulingGates = oldSpec.schedulingGates;

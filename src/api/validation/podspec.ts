@@ -49,6 +49,7 @@ import {
 } from './containers.js';
 import { validateTemplateObjectMeta } from './metadata.js';
 import { isNegative, isPositive, parseQuantity, quantityString } from './quantity.js';
+import { VOLUME_SOURCE_KEYS } from '../defaults/podspec.js';
 
 export interface PodSpecOptions {
   /** The spec belongs to a Pod (not a template): hostPort must equal containerPort on the host network. */
@@ -58,40 +59,6 @@ export interface PodSpecOptions {
 }
 
 // ---- volumes ----
-
-/** Every volume source field of v1.VolumeSource, in upstream's checking order. */
-const VOLUME_SOURCES = [
-  'emptyDir',
-  'hostPath',
-  'gitRepo',
-  'gcePersistentDisk',
-  'awsElasticBlockStore',
-  'secret',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'flocker',
-  'persistentVolumeClaim',
-  'rbd',
-  'cinder',
-  'cephfs',
-  'quobyte',
-  'downwardAPI',
-  'fc',
-  'flexVolume',
-  'configMap',
-  'azureFile',
-  'vsphereVolume',
-  'photonPersistentDisk',
-  'portworxVolume',
-  'azureDisk',
-  'storageos',
-  'projected',
-  'scaleIO',
-  'csi',
-  'ephemeral',
-  'image',
-];
 
 const FILE_MODE_ERROR = 'must be a number between 0 and 0777 (octal), both inclusive';
 const validateMode = (m: unknown, path: string): Errs => (typeof m === 'number' && (m < 0 || m > 0o777) ? [invalid(path, m, FILE_MODE_ERROR)] : []);
@@ -296,7 +263,7 @@ export function validateVolumes(volumes: unknown, path: string, podMeta: Obj | u
     const name = str(v?.name);
     const el: Errs = [];
     let n = 0;
-    for (const kind of VOLUME_SOURCES) {
+    for (const kind of VOLUME_SOURCE_KEYS) {
       if (!isSet(v?.[kind])) continue;
       if (n > 0) {
         el.push(forbidden(child(ip, kind), 'may not specify more than 1 volume type'));

@@ -114,7 +114,7 @@ function validateClusterIPsRelatedFields(svc: Obj): Errs {
 
 /** A clone with clusterIPs derived from clusterIP when a client set only the latter. */
 function normalized(svc: Obj, old?: Obj): Obj {
-  const c = structuredClone(svc ?? {});
+  const c = isObj(svc) ? structuredClone(svc) : {};
   if (!isObj(c.spec)) c.spec = {};
   if (old) prepareServiceForUpdate(c, old);
   else normalizeClusterIPs(c);

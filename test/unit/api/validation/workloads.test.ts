@@ -44,6 +44,7 @@ test('deployments: selector required, non-empty, matching the template', () => {
   ]);
   expectCreate(dep, deploymentWith((d) => (d.spec.selector = { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] })), [
     "spec.selector.matchExpressions[0].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+    'spec.selector: Invalid value: {"matchExpressions":[{"key":"app","operator":"Exists","values":["x"]}]}: invalid label selector',
   ]);
 });
 
