@@ -66,8 +66,16 @@ export function definitions(): Record<string, Schema> {
 
 const defRef = (name: string): Schema => ({ $ref: `#/definitions/${name}` });
 
-/** Definition name of a kind, found by its x-kubernetes-group-version-kind. */
+const definitionForCache = new Map<string, string | undefined>();
+
+/** Definition name of a kind, found by its x-kubernetes-group-version-kind (memoised: it is on every write's path). */
 function definitionFor(group: string, version: string, kind: string): string | undefined {
+  const key = `${group}/${version}/${kind}`;
+  if (!definitionForCache.has(key)) definitionForCache.set(key, findDefinition(group, version, kind));
+  return definitionForCache.get(key);
+}
+
+function findDefinition(group: string, version: string, kind: string): string | undefined {
   const defs = definitions();
   let found: string | undefined;
   for (const [name, d] of Object.entries(defs)) {
