@@ -42,7 +42,12 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   url: string;
+  /** https://127.0.0.1:<port>, for components on this machine. */
+  localUrl: string;
   port: number;
+  caCert: string;
+  /** A client certificate signed by the cluster CA, for a component's own identity. */
+  issueClientCert(cn: string, groups?: string[]): { cert: string; key: string };
   kubeconfigPath: string;
   storage: Map<string, ResourceStorage>;
   ipAllocator: ServiceIPAllocator;
@@ -157,7 +162,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   return {
     url,
+    localUrl,
     port,
+    caCert: pki.caCert,
+    issueClientCert: (cn, groups) => pki.issueClientCert({ cn, groups }),
     kubeconfigPath,
     storage,
     ipAllocator,

@@ -10,6 +10,7 @@ import {
   startAutoCompaction,
 } from '../storage/index.js';
 import { startApiServer } from '../apiserver/server.js';
+import { startControllerManager } from '../controllers/manager.js';
 import { logger } from '../util/log.js';
 import { parseCount, parseDuration } from './flags.js';
 
@@ -102,9 +103,18 @@ export function serverCommand(): Command {
         tokenAuthFile: opts.tokenAuthFile,
         writeKubeconfig: opts.writeKubeconfig,
       });
-      stopApi = () => api.close();
       console.log(`k8ts: API server at ${api.url}; admin kubeconfig: ${api.kubeconfigPath}`);
       console.log(`k8ts: try   KUBECONFIG=${api.kubeconfigPath} kubectl get namespaces`);
+      const cm = await startControllerManager({
+        server: api.localUrl,
+        ca: api.caCert,
+        ...api.issueClientCert('system:kube-controller-manager'),
+      });
+      stopApi = async () => {
+        cm.stop();
+        await api.close();
+      };
+
       // Keep running until a signal arrives.
       setInterval(() => {}, 1 << 30);
     });
