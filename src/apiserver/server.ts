@@ -14,7 +14,6 @@ import { type Authenticator, createAuthenticator } from './authn-wiring.js';
 import { type HandlerDeps, type SubresourceHandler, createHandler } from './handler.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { Metrics } from './metrics.js';
-import { openapiV2Protobuf } from '../api/openapi/index.js';
 import { serveOpenAPI } from './openapi-http.js';
 import { ensurePki } from './pki.js';
 import { type RequestContext, ResourceStorage, type Strategy } from './rest.js';
@@ -156,8 +155,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await Promise.all([...storage.values()].map((s) => s.cache.start()));
   await bootstrap(storage, ipAllocator, advertise, port);
   ready = true;
-  // Encoding the protobuf OpenAPI document takes a moment: do it now, not on kubectl's first apply.
-  setImmediate(() => openapiV2Protobuf());
   log.info('API server ready', { url, kubeconfig: kubeconfigPath, ms: Math.round(performance.now() - t0) });
 
   return {

@@ -46,6 +46,9 @@ for (const version of KUBECTL_RANGE) {
         assert.ok(dep.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
         assert.equal(dep.spec.strategy.rollingUpdate.maxSurge, '25%', 'defaulted');
         assert.match(await k(['get', 'deploy', '-o', 'jsonpath={.items[0].spec.template.spec.containers[0].name}']), /^nginx$/);
+        const yaml = await k(['get', 'deploy', 'superopsmsb-nginx-web', '-o', 'yaml']);
+        assert.match(yaml, /^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n/);
+        assert.match(yaml, /^    app: nginx-web$/m);
 
         const svc = JSON.parse(await k(['get', 'svc', 'superopsmsb-nginx-web', '-o', 'json']));
         assert.match(svc.spec.clusterIP, /^10\.(9[6-9]|1[01]\d)\./, 'a cluster IP from 10.96.0.0/12');

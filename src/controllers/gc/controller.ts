@@ -21,6 +21,8 @@ export class GarbageCollector {
   private readonly informers = new Map<string, Informer<Obj>>();
   private readonly queue = new WorkQueue<string>();
   private resync?: NodeJS.Timeout;
+  /** Every uid some object names as its owner (may keep stale entries: they only cause an extra pass). */
+  private readonly ownerUids = new Set<string>();
 
   constructor(
     private readonly client: ApiClient,
@@ -30,8 +32,17 @@ export class GarbageCollector {
   async start(): Promise<void> {
     for (const info of collectedResources()) {
       const inf = new Informer<Obj>(this.client, info);
-      const kick = () => this.queue.add(SYNC);
-      inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+      // Only changes that can matter start a pass: owned objects, deletions held
+      // by the collector's finalizers, and the disappearance of a known owner.
+      const kick = (matters: boolean) => {
+        if (matters) this.queue.add(SYNC);
+      };
+      inf.addEventHandler({
+        onAdd: (o) => kick(this.relevant(o)),
+        // Either side: a dependent that just lost its owner reference matters too.
+        onUpdate: (old, o) => kick(this.relevant(old) || this.relevant(o)),
+        onDelete: (o) => kick(this.relevant(o) || this.ownerUids.has(o.metadata?.uid)),
+      });
       this.informers.set(grOf(info), inf);
       inf.start();
     }
@@ -49,6 +60,13 @@ export class GarbageCollector {
     for (const i of this.informers.values()) i.stop();
   }
 
+  private relevant(o: Obj): boolean {
+    const m = o.metadata ?? {};
+    for (const r of m.ownerReferences ?? []) if (r?.uid) this.ownerUids.add(r.uid);
+    if (m.ownerReferences?.length) return true;
+    return !!m.deletionTimestamp && (m.finalizers ?? []).some((f: string) => f === 'orphan' || f === 'foregroundDeletion');
+  }
+
   private snapshot(): Node[] {
     const nodes: Node[] = [];
     for (const [gr, inf] of this.informers) {
@@ -63,9 +81,10 @@ export class GarbageCollector {
   private async sync(): Promise<void> {
     const actions = plan(this.snapshot());
     let retry = false;
+    let changed = false;
     for (const a of actions) {
       try {
-        await this.execute(a);
+        if (await this.execute(a)) changed = true;
       } catch (e) {
         if (isNotFound(e)) continue; // already gone
         retry = true;
@@ -73,33 +92,40 @@ export class GarbageCollector {
       }
     }
     if (retry) throw new Error('some garbage collection actions must be retried');
+    // One step can enable the next (dependents orphaned -> owner's finalizer goes).
+    if (changed) this.queue.add(SYNC);
   }
 
-  private async execute(a: Action): Promise<void> {
+  /** Carries out one action; false when the live state shows nothing to do. */
+  private async execute(a: Action): Promise<boolean> {
     const t = a.target;
     switch (a.type) {
       case 'removeOwnerRefs': {
         const cur = await this.client.get<Obj>(t.gr, t.namespace, t.name);
-        const refs = (cur.metadata.ownerReferences ?? []).filter((o: Obj) => !a.ownerUids.includes(o.uid));
+        const before: Obj[] = cur.metadata.ownerReferences ?? [];
+        const refs = before.filter((o: Obj) => !a.ownerUids.includes(o.uid));
+        if (refs.length === before.length) return false;
         cur.metadata.ownerReferences = refs.length ? refs : undefined;
         await this.client.update(t.gr, cur);
         log.info('orphaned dependent', { object: describe(t), owners: a.ownerUids.join(',') });
-        return;
+        return true;
       }
       case 'removeFinalizer': {
         const cur = await this.client.get<Obj>(t.gr, t.namespace, t.name);
-        const fin = (cur.metadata.finalizers ?? []).filter((f: string) => f !== a.finalizer);
+        const before: string[] = cur.metadata.finalizers ?? [];
+        const fin = before.filter((f) => f !== a.finalizer);
+        if (fin.length === before.length) return false;
         cur.metadata.finalizers = fin.length ? fin : undefined;
         await this.client.update(t.gr, cur);
         log.info('removed finalizer', { object: describe(t), finalizer: a.finalizer });
-        return;
+        return true;
       }
       case 'delete': {
         // Confirm with live reads that the owners really are gone before deleting anything.
-        if (a.owners && !(await this.ownersGone(t, a.owners))) return;
+        if (a.owners && !(await this.ownersGone(t, a.owners))) return false;
         await this.client.delete(t.gr, t.namespace, t.name, { propagationPolicy: a.propagationPolicy, preconditions: { uid: t.uid } });
         log.info('deleted', { object: describe(t), reason: a.reason });
-        return;
+        return true;
       }
     }
   }
