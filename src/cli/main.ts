@@ -1,6 +1,7 @@
 // The `k8ts` command: parses flags and wires components, nothing else.
 import { Command, CommanderError } from 'commander';
 import { KUBERNETES_VERSION, K8TS_VERSION } from '../version.js';
+import { simNodesCommand } from '../sim/command.js';
 import { serverCommand } from './server.js';
 
 const program = new Command('k8ts')
@@ -8,6 +9,7 @@ const program = new Command('k8ts')
   .version(K8TS_VERSION, '-v, --version', 'print the k8ts version')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(serverCommand())
+  .addCommand(simNodesCommand())
   .addCommand(
     new Command('version').description('Print the k8ts version and the Kubernetes API version it implements').action(() => {
       console.log(`k8ts version v${K8TS_VERSION} (Kubernetes API ${KUBERNETES_VERSION.gitVersion}, node ${process.version})`);

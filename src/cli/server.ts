@@ -10,7 +10,9 @@ import {
   startAutoCompaction,
 } from '../storage/index.js';
 import { startApiServer } from '../apiserver/server.js';
+import { ApiClient } from '../client/index.js';
 import { startControllerManager } from '../controllers/manager.js';
+import { startScheduler } from '../scheduler/index.js';
 import { logger } from '../util/log.js';
 import { parseCount, parseDuration } from './flags.js';
 
@@ -27,8 +29,11 @@ interface ServerFlags {
   serviceCidr: string;
   clusterCidr: string;
   clusterDomain: string;
+  nodeCidrMaskSize: number;
   tokenAuthFile?: string;
   writeKubeconfig?: string;
+  disableScheduler?: boolean;
+  disableControllerManager?: boolean;
 }
 
 /** Waits until the datastore answers; an unreachable etcd is retried forever, with a log line each time. */
@@ -53,9 +58,12 @@ export function serverCommand(): Command {
     .option('--advertise-address <ip>', 'address other components reach this server at (default: the first non-loopback IPv4)')
     .option('--service-cidr <cidr>', 'range of Service cluster IPs', '10.96.0.0/12')
     .option('--cluster-cidr <cidr>', 'range of pod IPs', '10.244.0.0/16')
+    .addOption(new Option('--node-cidr-mask-size <bits>', 'size of each node\'s pod subnet').default(24).argParser(parseCount))
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .option('--token-auth-file <file>', 'static bearer tokens, one per line: token,user,uid,"group1,group2"')
     .option('--write-kubeconfig <path>', 'also write the admin kubeconfig here')
+    .option('--disable-scheduler', 'do not run the scheduler in this server')
+    .option('--disable-controller-manager', 'do not run the controllers in this server')
     .option(
       '--datastore-endpoint <endpoint>',
       'datastore: sqlite:///path/state.db, or etcd as http://host:2379 (comma-separated for several members); default: SQLite in <data-dir>/db/state.db',
@@ -105,13 +113,20 @@ export function serverCommand(): Command {
       });
       console.log(`k8ts: API server at ${api.url}; admin kubeconfig: ${api.kubeconfigPath}`);
       console.log(`k8ts: try   KUBECONFIG=${api.kubeconfigPath} kubectl get namespaces`);
-      const cm = await startControllerManager({
-        server: api.localUrl,
-        ca: api.caCert,
-        ...api.issueClientCert('system:kube-controller-manager'),
-      });
+      const cm = opts.disableControllerManager
+        ? undefined
+        : await startControllerManager(
+            { server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-controller-manager') },
+            { clusterCidr: opts.clusterCidr, nodeCidrMaskSize: opts.nodeCidrMaskSize },
+          );
+      const scheduler = opts.disableScheduler
+        ? undefined
+        : await startScheduler(
+            new ApiClient({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-scheduler'), userAgent: 'k8ts-scheduler' }),
+          );
       stopApi = async () => {
-        cm.stop();
+        await scheduler?.stop();
+        cm?.stop();
         await api.close();
       };
 

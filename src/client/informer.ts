@@ -275,3 +275,14 @@ export class Informer<T extends KObject = KObject> {
     return events;
   }
 }
+
+/** Starts informers and waits until all have synced; on failure stops them all and rethrows. */
+export async function startInformers(informers: Array<{ start(): unknown; stop(): unknown; waitForSync(ms: number): Promise<unknown> }>, timeoutMs = 30_000): Promise<void> {
+  for (const i of informers) i.start();
+  try {
+    await Promise.all(informers.map((i) => i.waitForSync(timeoutMs)));
+  } catch (e) {
+    for (const i of informers) void i.stop();
+    throw e;
+  }
+}

@@ -1,9 +1,13 @@
 // The controller manager: runs the controllers against the API server, as a
 // client of it like any other (its own client certificate, nothing shared).
-// For now it runs the garbage collector; the control-plane issue adds the rest.
 import { ApiClient } from '../client/index.js';
 import { logger } from '../util/log.js';
+import { startEndpointsController } from './endpoints/controller.js';
+import { startEndpointSliceController } from './endpointslice/controller.js';
 import { GarbageCollector } from './gc/controller.js';
+import { startDeploymentController } from './deployment/index.js';
+import { startNodeIpamController } from './nodeipam/controller.js';
+import { startReplicaSetController } from './replicaset/index.js';
 
 const log = logger('controller-manager');
 
@@ -11,14 +15,28 @@ export interface ControllerManager {
   stop(): void;
 }
 
-export async function startControllerManager(conn: { server: string; ca: string; cert: string; key: string }): Promise<ControllerManager> {
+export interface ControllerManagerOptions {
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
+}
+
+export async function startControllerManager(
+  conn: { server: string; ca: string; cert: string; key: string },
+  opts: ControllerManagerOptions,
+): Promise<ControllerManager> {
   const client = new ApiClient({ ...conn, userAgent: 'k8ts-controller-manager' });
   const gc = new GarbageCollector(client);
+  const running: Array<{ stop(): unknown }> = [gc];
   await gc.start();
-  log.info('controllers running', { controllers: 'garbage-collector' });
+  running.push(await startEndpointsController(client));
+  running.push(await startEndpointSliceController(client));
+  running.push(await startNodeIpamController(client, { clusterCidr: opts.clusterCidr, nodeCidrMaskSize: opts.nodeCidrMaskSize }));
+  running.push(await startReplicaSetController(client));
+  running.push(await startDeploymentController(client));
+  log.info('controllers running', { controllers: 'garbage-collector,endpoints,endpointslice,nodeipam,replicaset,deployment' });
   return {
     stop: () => {
-      gc.stop();
+      for (const c of running) c.stop();
       client.close();
     },
   };

@@ -42,7 +42,15 @@ export interface ClusterOptions {
   tokenFile?: string;
 }
 
-export async function withCluster<T>(fn: (c: Cluster) => Promise<T>, opts: ClusterOptions = {}): Promise<T> {
+/** Runs `fn` against a fresh cluster; options may come first or second. */
+export async function withCluster<T>(fn: (c: Cluster) => Promise<T>, opts?: ClusterOptions): Promise<T>;
+export async function withCluster<T>(opts: ClusterOptions, fn: (c: Cluster) => Promise<T>): Promise<T>;
+export async function withCluster<T>(
+  a: ((c: Cluster) => Promise<T>) | ClusterOptions,
+  b?: ((c: Cluster) => Promise<T>) | ClusterOptions,
+): Promise<T> {
+  const fn = (typeof a === 'function' ? a : b) as (c: Cluster) => Promise<T>;
+  const opts = ((typeof a === 'function' ? b : a) ?? {}) as ClusterOptions;
   return withNetns(async (s) => {
     // The node's own address (TEST-NET-1) on a veth pair that stays inside the
     // namespace (this kernel has no dummy interfaces).

@@ -1,0 +1,3 @@
+// The scheduler (upstream's default-scheduler): pure core + API-facing loop.
+export * from './core.js';
+export * from './scheduler.js';

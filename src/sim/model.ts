@@ -1,0 +1,215 @@
+// Simulated nodes, pure parts: the Node and Lease objects a kubelet would
+// register, the pod status it would report for a running pod, and the
+// per-node pod IP allocator. No I/O here (see nodes.ts).
+import { createHash } from 'node:crypto';
+import { type Cidr4, intToIp, ipToInt, parseCidr } from '../util/cidr.js';
+
+export const KUBELET_VERSION = 'v1.33.0';
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+export const LEASE_DURATION_SECONDS = 40;
+
+export interface SimNodeShape {
+  cpu: string;
+  memory: string;
+  pods: number;
+}
+
+/** Kubernetes time (seconds) and MicroTime (microseconds). */
+export const kubeTime = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
+export const microTime = (d: Date): string => d.toISOString().replace('Z', '000Z');
+
+// Documentation ranges (RFC 5737): never routed, never contacted. The first
+// hundred addresses of 192.0.2.0/24 are left to the test harness.
+const ADDRESS_BLOCKS: Array<{ base: string; first: number; last: number }> = [
+  { base: '192.0.2.0', first: 100, last: 254 },
+  { base: '198.51.100.0', first: 1, last: 254 },
+  { base: '203.0.113.0', first: 1, last: 254 },
+];
+
+/** The fake InternalIP of the i-th simulated node (0-based). */
+export function simNodeAddress(index: number): string {
+  let i = index;
+  if (!Number.isInteger(i) || i < 0) throw new Error(`invalid node index ${index}`);
+  for (const b of ADDRESS_BLOCKS) {
+    const n = b.last - b.first + 1;
+    if (i < n) return intToIp(ipToInt(b.base)! + b.first + i);
+    i -= n;
+  }
+  throw new Error(`too many simulated nodes: no documentation address left for node #${index}`);
+}
+
+export const MAX_SIM_NODES = ADDRESS_BLOCKS.reduce((s, b) => s + b.last - b.first + 1, 0);
+
+/** The node conditions a healthy kubelet posts, with upstream's reasons and messages. */
+export function nodeConditions(now: Date, transition: string = kubeTime(now)): Array<Record<string, string>> {
+  const hb = kubeTime(now);
+  const c = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    lastHeartbeatTime: hb,
+    lastTransitionTime: transition,
+    reason,
+    message,
+  });
+  return [
+    c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+    c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+    c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+    c('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+  ];
+}
+
+/** The Node a simulated kubelet registers. */
+export function simNodeObject(name: string, index: number, shape: SimNodeShape, now: Date): Record<string, any> {
+  const resources = { cpu: shape.cpu, memory: shape.memory, pods: String(shape.pods), 'ephemeral-storage': '100Gi' };
+  const id = createHash('sha256').update(name).digest('hex');
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': 'amd64',
+        'node.kubernetes.io/instance-type': 'sim',
+        type: 'sim',
+      },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'k8ts.io/simulated': 'true' },
+    },
+    spec: {},
+    status: {
+      capacity: { ...resources },
+      allocatable: { ...resources },
+      conditions: nodeConditions(now),
+      addresses: [
+        { type: 'InternalIP', address: simNodeAddress(index) },
+        { type: 'Hostname', address: name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: id.slice(0, 32),
+        systemUUID: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`,
+        bootID: id.slice(32, 64),
+        kernelVersion: '6.0.0-sim',
+        osImage: 'k8ts simulated node',
+        containerRuntimeVersion: 'sim://1.0.0',
+        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: KUBELET_VERSION,
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    },
+  };
+}
+
+/** The node's Lease in kube-node-lease, owned by the node as upstream's kubelet does. */
+export function simLeaseObject(nodeName: string, nodeUid: string | undefined, now: Date): Record<string, any> {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name: nodeName,
+      namespace: NODE_LEASE_NAMESPACE,
+      ...(nodeUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeUid }] } : {}),
+    },
+    spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime(now) },
+  };
+}
+
+/**
+ * Pod IPs from a node's pod CIDR, handed out sequentially (after the last one
+ * given, wrapping), skipping the network address, .1 (the node's gateway) and
+ * the broadcast address.
+ */
+export class PodIpAllocator {
+  readonly cidr: Cidr4;
+  private readonly used = new Set<number>();
+  private next = 2;
+
+  constructor(cidr: string) {
+    this.cidr = parseCidr(cidr);
+  }
+
+  private get usable(): number {
+    return Math.max(0, this.cidr.size - 3); // .0, .1, broadcast
+  }
+
+  allocate(): string | undefined {
+    const last = this.cidr.size - 2; // highest usable offset
+    for (let i = 0; i < this.usable; i++) {
+      const off = 2 + ((this.next - 2 + i) % this.usable);
+      if (!this.used.has(off)) {
+        this.used.add(off);
+        this.next = off + 1 > last ? 2 : off + 1;
+        return intToIp(this.cidr.base + off);
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks an IP used (a pod that already has it). */
+  occupy(ip: string): boolean {
+    const n = ipToInt(ip);
+    if (n === undefined || n < this.cidr.base + 2 || n > this.cidr.base + this.cidr.size - 2) return false;
+    this.used.add(n - this.cidr.base);
+    return true;
+  }
+
+  release(ip: string): void {
+    const n = ipToInt(ip);
+    if (n !== undefined) this.used.delete(n - this.cidr.base);
+  }
+}
+
+/** True once a pod's status is what the simulated kubelet reports for it. */
+export function isSimRunning(pod: Record<string, any>): boolean {
+  return pod.status?.phase === 'Running' && !!pod.status?.podIP && (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+}
+
+const imageId = (image: string): string => `sim://sha256:${createHash('sha256').update(image).digest('hex')}`;
+
+/** The status of a running, ready pod, as a kubelet would report it. */
+export function runningPodStatus(pod: Record<string, any>, podIP: string, hostIP: string, now: Date): Record<string, any> {
+  const t = kubeTime(now);
+  const start = pod.status?.startTime ?? t;
+  const uid = pod.metadata?.uid ?? '';
+  const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t });
+  const containerId = (name: string) => `sim://${createHash('sha256').update(`${uid}/${name}`).digest('hex').slice(0, 64)}`;
+  return {
+    ...(pod.status ?? {}),
+    phase: 'Running',
+    conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+    hostIP,
+    hostIPs: [{ ip: hostIP }],
+    podIP,
+    podIPs: [{ ip: podIP }],
+    startTime: start,
+    initContainerStatuses: (pod.spec?.initContainers ?? []).length
+      ? (pod.spec.initContainers as any[]).map((c) => ({
+          name: c.name,
+          image: c.image,
+          imageID: imageId(c.image),
+          containerID: containerId(c.name),
+          ready: true,
+          started: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: start, finishedAt: t, containerID: containerId(c.name) } },
+          lastState: {},
+        }))
+      : undefined,
+    containerStatuses: (pod.spec?.containers ?? []).map((c: any) => ({
+      name: c.name,
+      image: c.image,
+      imageID: imageId(c.image),
+      containerID: containerId(c.name),
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: t } },
+      lastState: {},
+    })),
+  };
+}

@@ -1,0 +1,229 @@
+// Simulated nodes, in the spirit of kwok: registers Node objects with a
+// healthy status, renews a Lease per node in kube-node-lease, posts node
+// status heartbeats, and plays the kubelet for pods bound to those nodes
+// (Running and Ready with an IP from the node's podCIDR, deletion finished
+// with gracePeriodSeconds 0). Nothing runs: no containers, no network.
+import { type ApiClient, Informer, type KObject, WorkQueue, isAlreadyExists, isNotFound, objectKey } from '../client/index.js';
+import { logger } from '../util/log.js';
+import {
+  MAX_SIM_NODES,
+  NODE_LEASE_NAMESPACE,
+  PodIpAllocator,
+  isSimRunning,
+  microTime,
+  nodeConditions,
+  runningPodStatus,
+  simLeaseObject,
+  simNodeAddress,
+  simNodeObject,
+} from './model.js';
+
+const log = logger('sim-nodes');
+const LEASES = 'coordination.k8s.io/leases';
+
+export interface SimNodesOptions {
+  count: number;
+  namePrefix?: string;
+  cpu?: string;
+  memory?: string;
+  pods?: number;
+  /** Lease renewal period (default 10 s). */
+  heartbeatMs?: number;
+  /** Node status is posted every this many lease renewals (default 6). */
+  statusEveryBeats?: number;
+  /** Called with each progress line (default: the log). */
+  onProgress?: (msg: string) => void;
+}
+
+export interface SimNodes {
+  nodeNames: string[];
+  /** Ends heartbeats and pod handling (the nodes stay registered, as a dead kubelet's would). */
+  stop(): Promise<void>;
+}
+
+export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): Promise<SimNodes> {
+  const prefix = opts.namePrefix ?? 'sim-node-';
+  const shape = { cpu: opts.cpu ?? '4', memory: opts.memory ?? '16Gi', pods: opts.pods ?? 110 };
+  const heartbeatMs = opts.heartbeatMs ?? 10_000;
+  const statusEvery = Math.max(1, opts.statusEveryBeats ?? 6);
+  const progress = opts.onProgress ?? ((m: string) => log.info(m));
+  if (!Number.isInteger(opts.count) || opts.count < 0 || opts.count > MAX_SIM_NODES) throw new Error(`count must be 0..${MAX_SIM_NODES}`);
+  const names = Array.from({ length: opts.count }, (_, i) => `${prefix}${i}`);
+  const ours = new Set(names);
+  const hostIp = new Map(names.map((n, i) => [n, simNodeAddress(i)]));
+
+  // Register nodes and leases.
+  for (const [i, name] of names.entries()) {
+    const now = new Date();
+    const desired = simNodeObject(name, i, shape, now);
+    let node: KObject;
+    try {
+      node = await client.create<KObject>('/nodes', desired);
+      progress(`registered node ${name} (${hostIp.get(name)})`);
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      const cur = await client.get<KObject>('/nodes', undefined, name);
+      node = await client.updateStatus<KObject>('/nodes', { ...cur, status: desired.status });
+      progress(`node ${name} already registered; status refreshed`);
+    }
+    await renewLease(client, name, node.metadata?.uid);
+  }
+
+  // Heartbeats: the lease every beat, the node status every few beats.
+  let beats = 0;
+  let beating = false;
+  const heartbeat = async () => {
+    if (beating) return;
+    beating = true;
+    beats++;
+    try {
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            await renewLease(client, name, undefined);
+            if (beats % statusEvery === 0) await postNodeStatus(client, name);
+          } catch (e) {
+            log.warn('heartbeat failed', { node: name, error: e as Error });
+          }
+        }),
+      );
+    } finally {
+      beating = false;
+    }
+  };
+  const timer = setInterval(() => void heartbeat(), heartbeatMs);
+
+  // Pods bound to our nodes.
+  const nodes = new Informer<KObject>(client, '/nodes');
+  const pods = new Informer<KObject>(client, '/pods');
+  const queue = new WorkQueue<string>();
+  const allocators = new Map<string, PodIpAllocator>();
+  const podIps = new Map<string, { node: string; ip: string }>();
+  const enqueue = (p: KObject) => {
+    if (ours.has(p.spec?.nodeName) || podIps.has(objectKey(p))) queue.add(objectKey(p));
+  };
+  pods.addEventHandler({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p), onDelete: enqueue });
+  nodes.addEventHandler({
+    onAdd: (n) => podsOnNode(n),
+    onUpdate: (o, n) => {
+      if (!o.spec?.podCIDR && n.spec?.podCIDR) podsOnNode(n);
+    },
+  });
+  function podsOnNode(n: KObject): void {
+    const name = n.metadata?.name;
+    if (!ours.has(name)) return;
+    for (const p of pods.lister.list(undefined, (p) => p.spec?.nodeName === name)) queue.add(objectKey(p));
+  }
+  const allocatorFor = (node: string): PodIpAllocator | undefined => {
+    const cidr = nodes.lister.get(undefined, node)?.spec?.podCIDR;
+    if (!cidr) return undefined;
+    let a = allocators.get(node);
+    if (!a || a.cidr.text !== cidr) {
+      a = new PodIpAllocator(cidr);
+      for (const [, v] of podIps) if (v.node === node) a.occupy(v.ip);
+      allocators.set(node, a);
+    }
+    return a;
+  };
+  const release = (key: string) => {
+    const held = podIps.get(key);
+    if (!held) return;
+    podIps.delete(key);
+    allocators.get(held.node)?.release(held.ip);
+  };
+
+  const sync = async (key: string): Promise<void> => {
+    const pod = pods.lister.get(...splitKey(key));
+    if (!pod || !ours.has(pod.spec?.nodeName)) {
+      release(key);
+      return;
+    }
+    const node = pod.spec.nodeName as string;
+    const [ns, name] = splitKey(key);
+    if (pod.metadata?.deletionTimestamp) {
+      // The containers are "stopped": finish the deletion, as a kubelet does.
+      try {
+        await client.delete('/pods', ns, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+        progress(`pod ${key} on ${node} deleted`);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      release(key);
+      return;
+    }
+    const alloc = allocatorFor(node);
+    if (isSimRunning(pod)) {
+      if (!podIps.has(key)) {
+        podIps.set(key, { node, ip: pod.status.podIP });
+        alloc?.occupy(pod.status.podIP);
+      }
+      return;
+    }
+    if (!alloc) return; // no podCIDR yet: the node's update re-queues its pods
+    let ip = podIps.get(key)?.ip;
+    if (!ip) {
+      ip = alloc.allocate();
+      if (!ip) throw new Error(`no pod IP left on node ${node}`);
+      podIps.set(key, { node, ip });
+    }
+    const live = await client.get<KObject>('/pods', ns, name);
+    if (live.metadata?.uid !== pod.metadata?.uid || live.metadata?.deletionTimestamp) return; // the next event decides
+    await client.updateStatus('/pods', { ...live, status: runningPodStatus(live, ip, hostIp.get(node)!, new Date()) });
+    progress(`pod ${key} running on ${node} (${ip})`);
+  };
+
+  nodes.start();
+  pods.start();
+  await Promise.all([nodes.waitForSync(30_000), pods.waitForSync(30_000)]);
+  // Before anything is handed out: the IPs pods already run with (a restart keeps them).
+  for (const p of pods.lister.list(undefined, (p) => ours.has(p.spec?.nodeName) && isSimRunning(p))) {
+    podIps.set(objectKey(p), { node: p.spec.nodeName, ip: p.status.podIP });
+  }
+  const worker = queue.run(4, sync);
+  for (const n of names) {
+    const node = nodes.lister.get(undefined, n);
+    if (node) podsOnNode(node);
+  }
+  progress(`${names.length} simulated nodes running (heartbeat ${heartbeatMs} ms)`);
+
+  return {
+    nodeNames: names,
+    stop: async () => {
+      clearInterval(timer);
+      queue.shutDown();
+      await Promise.all([nodes.stop(), pods.stop()]);
+      await worker;
+    },
+  };
+}
+
+function splitKey(key: string): [string | undefined, string] {
+  const i = key.indexOf('/');
+  return i < 0 ? [undefined, key] : [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** Renews (or creates) the node's Lease. */
+async function renewLease(client: ApiClient, name: string, nodeUid: string | undefined): Promise<void> {
+  const now = new Date();
+  try {
+    const cur = await client.get<KObject>(LEASES, NODE_LEASE_NAMESPACE, name);
+    await client.update(LEASES, { ...cur, spec: { ...cur.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(now) } });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    let uid = nodeUid;
+    if (!uid) uid = (await client.get<KObject>('/nodes', undefined, name)).metadata?.uid;
+    await client.create(LEASES, simLeaseObject(name, uid, now));
+  }
+}
+
+/** Posts the node's conditions with a fresh lastHeartbeatTime (transition times kept). */
+async function postNodeStatus(client: ApiClient, name: string): Promise<void> {
+  const cur = await client.get<KObject>('/nodes', undefined, name);
+  const prev = new Map<string, any>((cur.status?.conditions ?? []).map((c: any) => [c.type, c]));
+  const now = new Date();
+  const conditions = nodeConditions(now).map((c) => {
+    const p = prev.get(c.type);
+    return p && p.status === c.status ? { ...c, lastTransitionTime: p.lastTransitionTime } : c;
+  });
+  await client.updateStatus('/nodes', { ...cur, status: { ...cur.status, conditions } });
+}
