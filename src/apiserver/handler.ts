@@ -83,7 +83,9 @@ export function parseResourcePath(path: string): Route | 'notfound' | undefined 
   } else return undefined;
   if (rest.length === 0) return undefined;
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
+  // /api/v1/namespaces/<name>/status|finalize are the namespace's own subresources.
+  const nsSub = group === '' && rest[0] === 'namespaces' && rest.length === 3 && !lookupResource('', rest[2]) && lookupResource('', 'namespaces')!.subresources?.[rest[2]];
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !nsSub) {
     namespace = decodeURIComponent(rest[1]);
     rest = rest.slice(2);
   }

@@ -7,7 +7,9 @@ import { startEndpointSliceController } from './endpointslice/controller.js';
 import { GarbageCollector } from './gc/controller.js';
 import { startDeploymentController } from './deployment/index.js';
 import { startNodeIpamController } from './nodeipam/controller.js';
+import { startNamespaceController } from './namespace/controller.js';
 import { startReplicaSetController } from './replicaset/index.js';
+import { startServiceAccountController } from './serviceaccount/controller.js';
 
 const log = logger('controller-manager');
 
@@ -33,7 +35,11 @@ export async function startControllerManager(
   running.push(await startNodeIpamController(client, { clusterCidr: opts.clusterCidr, nodeCidrMaskSize: opts.nodeCidrMaskSize }));
   running.push(await startReplicaSetController(client));
   running.push(await startDeploymentController(client));
-  log.info('controllers running', { controllers: 'garbage-collector,endpoints,endpointslice,nodeipam,replicaset,deployment' });
+  running.push(await startNamespaceController(client));
+  running.push(await startServiceAccountController(client));
+  log.info('controllers running', {
+    controllers: 'garbage-collector,endpoints,endpointslice,nodeipam,replicaset,deployment,namespace,serviceaccount',
+  });
   return {
     stop: () => {
       for (const c of running) c.stop();
