@@ -19,24 +19,10 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { percentile, sleep } from './lib.js';
+import { percentile, sleep, hex } from './lib.js';
 
 const VALUE_BYTES = 1024;
 
-/** Deterministic pseudo-random hex, so every run sends the same bytes. */
-function hex(seed: number, len: number): string {
-  let out = '';
-  let x = (seed * 2654435761) >>> 0 || 1;
-  while (out.length < len) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out += x.toString(16).padStart(8, '0');
-  }
-  return out.slice(0, len);
-}
 
 /** A ConfigMap of about 1 KiB as JSON (what a client sends to create it); `generation` varies the data. */
 export function configMapBody(namespace: string, name: string, i: number, generation = 1, resourceVersion?: string): string {

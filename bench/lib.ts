@@ -121,3 +121,18 @@ export function deferCleanup(fn: () => Promise<void> | void): () => Promise<void
   cleanups.add(once);
   return once;
 }
+
+/** Deterministic pseudo-random hex, so every run stores and sends the same bytes. */
+export function hex(seed: number, len: number): string {
+  let out = '';
+  let x = (seed * 2654435761) >>> 0 || 1;
+  while (out.length < len) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out += x.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, len);
+}

@@ -21,7 +21,7 @@ import { EtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { type KeyValue, type Store, prefixEnd } from '../src/storage/types.js';
 import { haveEtcd, startEtcd } from '../test/helpers/etcd.js';
-import { type BenchOptions, deferCleanup, emit, log, median, percentile, sleep, smallFromEnv } from './lib.js';
+import { type BenchOptions, deferCleanup, emit, log, median, percentile, sleep, smallFromEnv, hex } from './lib.js';
 
 const BENCH = 'store';
 const VALUE_BYTES = 1024;
@@ -74,20 +74,6 @@ const SMALL: Sizes = {
 
 // ---------------------------------------------------------------- values
 
-/** Deterministic pseudo-random hex, so every run stores the same bytes. */
-function hex(seed: number, len: number): string {
-  let out = '';
-  let x = (seed * 2654435761) >>> 0 || 1;
-  while (out.length < len) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out += x.toString(16).padStart(8, '0');
-  }
-  return out.slice(0, len);
-}
 
 /** A Pod-like JSON document of about VALUE_BYTES bytes. */
 function podJson(i: number, generation: number): string {
