@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { KUBERNETES_VERSION, K8TS_VERSION } from '../version.js';
 import { simNodesCommand } from '../sim/command.js';
+import { controllerManagerCommand, schedulerCommand } from './components.js';
 import { serverCommand } from './server.js';
 
 const program = new Command('k8ts')
@@ -9,6 +10,8 @@ const program = new Command('k8ts')
   .version(K8TS_VERSION, '-v, --version', 'print the k8ts version')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(serverCommand())
+  .addCommand(controllerManagerCommand())
+  .addCommand(schedulerCommand())
   .addCommand(simNodesCommand())
   .addCommand(
     new Command('version').description('Print the k8ts version and the Kubernetes API version it implements').action(() => {

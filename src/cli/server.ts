@@ -10,15 +10,22 @@ import {
   startAutoCompaction,
 } from '../storage/index.js';
 import { startApiServer } from '../apiserver/server.js';
-import { ApiClient } from '../client/index.js';
 import { startControllerManager } from '../controllers/manager.js';
-import { startScheduler } from '../scheduler/index.js';
 import { logger } from '../util/log.js';
-import { parseCount, parseDuration } from './flags.js';
+import { startElectedScheduler } from './components.js';
+import {
+  type ControllerFlags,
+  type LeaderElectFlags,
+  addControllerOptions,
+  addLeaderElectionOptions,
+  controllerOptions,
+  parseCount,
+  parseDuration,
+} from './flags.js';
 
 const log = logger('server');
 
-interface ServerFlags {
+interface ServerFlags extends ControllerFlags, LeaderElectFlags {
   dataDir: string;
   datastoreEndpoint?: string;
   compactionInterval: number;
@@ -27,9 +34,9 @@ interface ServerFlags {
   securePort: number;
   advertiseAddress?: string;
   serviceCidr: string;
-  clusterCidr: string;
   clusterDomain: string;
-  nodeCidrMaskSize: number;
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
   tokenAuthFile?: string;
   writeKubeconfig?: string;
   disableScheduler?: boolean;
@@ -50,16 +57,24 @@ async function waitForStore(store: Store): Promise<number> {
 }
 
 export function serverCommand(): Command {
-  return new Command('server')
+  const cmd = new Command('server')
     .description('Run a k8ts control plane on this machine (single node by default, SQLite datastore)')
     .option('--data-dir <dir>', 'directory for the datastore, certificates and state', '/var/lib/k8ts')
     .option('--bind-address <ip>', 'address the API server listens on', '0.0.0.0')
     .addOption(new Option('--secure-port <port>', 'HTTPS port of the API server').default(6443).argParser(parseCount))
     .option('--advertise-address <ip>', 'address other components reach this server at (default: the first non-loopback IPv4)')
     .option('--service-cidr <cidr>', 'range of Service cluster IPs', '10.96.0.0/12')
-    .option('--cluster-cidr <cidr>', 'range of pod IPs', '10.244.0.0/16')
-    .addOption(new Option('--node-cidr-mask-size <bits>', 'size of each node\'s pod subnet').default(24).argParser(parseCount))
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .addOption(
+      new Option('--default-not-ready-toleration-seconds <seconds>', 'tolerationSeconds of the not-ready:NoExecute toleration added to every pod')
+        .default(300)
+        .argParser(parseCount),
+    )
+    .addOption(
+      new Option('--default-unreachable-toleration-seconds <seconds>', 'tolerationSeconds of the unreachable:NoExecute toleration added to every pod')
+        .default(300)
+        .argParser(parseCount),
+    )
     .option('--token-auth-file <file>', 'static bearer tokens, one per line: token,user,uid,"group1,group2"')
     .option('--write-kubeconfig <path>', 'also write the admin kubeconfig here')
     .option('--disable-scheduler', 'do not run the scheduler in this server')
@@ -77,8 +92,8 @@ export function serverCommand(): Command {
       new Option('--compaction-retain <revisions>', 'revisions of history kept for watchers that fall behind')
         .default(1000)
         .argParser(parseCount),
-    )
-    .action(async (opts: ServerFlags) => {
+    );
+  return addLeaderElectionOptions(addControllerOptions(cmd)).action(async (opts: ServerFlags) => {
       const spec = parseDatastoreEndpoint(opts.datastoreEndpoint, opts.dataDir);
       log.info('opening datastore', { datastore: describeDatastore(spec) });
       const store = openStore(spec);
@@ -117,20 +132,18 @@ export function serverCommand(): Command {
         ? undefined
         : await startControllerManager(
             { server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-controller-manager') },
-            { clusterCidr: opts.clusterCidr, nodeCidrMaskSize: opts.nodeCidrMaskSize },
+            controllerOptions(opts),
           );
       const scheduler = opts.disableScheduler
         ? undefined
-        : await startScheduler(
-            new ApiClient({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-scheduler'), userAgent: 'k8ts-scheduler' }),
-          );
+        : await startElectedScheduler({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-scheduler') }, opts);
       stopApi = async () => {
         await scheduler?.stop();
-        cm?.stop();
+        await cm?.stop();
         await api.close();
       };
 
       // Keep running until a signal arrives.
       setInterval(() => {}, 1 << 30);
-    });
+  });
 }

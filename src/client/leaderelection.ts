@@ -4,6 +4,8 @@
 // the leader renews it every retryPeriod and gives up leadership when it could
 // not renew within renewDeadline. Expiry is judged by when this candidate last
 // saw the lease record change (its own clock), never by the holder's clock.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { cancellableSleep } from '../util/sleep.js';
 import { logger } from '../util/log.js';
 import { type ApiClient, type KObject, isAlreadyExists, isConflict, isNotFound } from './rest.js';
@@ -192,4 +194,79 @@ export class LeaderElector {
       this.log.warn('could not release lease', { error: err });
     }
   }
+}
+
+/** Leader election settings, as upstream's --leader-elect-* flags. */
+export interface LeaderElectionConfig {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Lease namespace (default kube-system). */
+  namespace?: string;
+  /** Candidate identity (default `<hostname>_<random uuid>`, as upstream). */
+  identity?: string;
+}
+
+export interface LeaderElectedOptions {
+  /** For log lines: "controller-manager", "scheduler". */
+  component: string;
+  leaseName: string;
+  /** undefined: no election, `start` runs at once. */
+  config?: LeaderElectionConfig;
+  /** Starts the component; called each time leadership is gained. */
+  start(): Promise<{ stop(): unknown }>;
+}
+
+/**
+ * Runs a component only while this process leads the named Lease: started on
+ * gaining leadership, stopped on losing it, and campaigning goes on (upstream
+ * exits the process instead; inside `k8ts server` the API server must stay up).
+ */
+export async function runLeaderElected(client: ApiClient, o: LeaderElectedOptions): Promise<{ stop(): Promise<void>; isLeader(): boolean }> {
+  const log = logger(o.component);
+  if (!o.config) {
+    const running = await o.start();
+    return { stop: async () => void (await running.stop()), isLeader: () => true };
+  }
+  const identity = o.config.identity ?? `${os.hostname()}_${randomUUID()}`;
+  // Start and stop in turn, never overlapping.
+  let chain: Promise<unknown> = Promise.resolve();
+  let running: { stop(): unknown } | undefined;
+  const elector = new LeaderElector({
+    client,
+    namespace: o.config.namespace ?? 'kube-system',
+    name: o.leaseName,
+    identity,
+    leaseDurationMs: o.config.leaseDurationMs,
+    renewDeadlineMs: o.config.renewDeadlineMs,
+    retryPeriodMs: o.config.retryPeriodMs,
+    onStartedLeading: () => {
+      chain = chain.then(async () => {
+        log.info('leading; starting', { lease: `${o.config!.namespace ?? 'kube-system'}/${o.leaseName}`, identity });
+        try {
+          running = await o.start();
+        } catch (err) {
+          log.error('could not start', { error: err });
+        }
+      });
+    },
+    onStoppedLeading: () => {
+      chain = chain.then(async () => {
+        log.warn('leaderelection lost; stopping', { identity });
+        await running?.stop();
+        running = undefined;
+      });
+    },
+    onNewLeader: (holder) => {
+      if (holder !== identity) log.info('another instance leads; standing by', { leader: holder });
+    },
+  });
+  void elector.run();
+  return {
+    isLeader: () => elector.isLeader(),
+    stop: async () => {
+      await elector.stop();
+      await chain;
+    },
+  };
 }

@@ -67,36 +67,8 @@ export async function withCluster<T>(
       fs.writeFileSync(f, opts.tokenFile, { mode: 0o600 });
       extra.push('--token-auth-file', f);
     }
-    let proc: ChildProcess | undefined;
-    let out = '';
-    const start = async () => {
-      out = '';
-      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', ...extra], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const p = proc;
-      p.stdout!.on('data', (b) => (out += b));
-      p.stderr!.on('data', (b) => (out += b));
-      await poll(
-        async () => {
-          if (p.exitCode !== null) throw new Error(`k8ts server exited ${p.exitCode}:\n${out}`);
-          if (!fs.existsSync(kubeconfig)) return false;
-          const r = await s.exec(kubectlPath(), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=2s'], { allowFailure: true });
-          return r.code === 0 && r.stdout.trim() === 'ok';
-        },
-        { timeoutMs: 30_000, what: 'k8ts server to be ready' },
-      );
-    };
-    const stop = async () => {
-      const p = proc;
-      proc = undefined;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    };
+    const server = serverProcess(s, dataDir, ['--bind-address', '127.0.0.1', ...extra]);
+    const { start, stop } = server;
     const kubectl: Cluster['kubectl'] = (args, o = {}) =>
       s.exec(kubectlPath(o.version), ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], {
         input: o.input,
@@ -110,7 +82,7 @@ export async function withCluster<T>(
       scenario: s,
       dataDir,
       kubeconfig,
-      output: () => out,
+      output: () => server.output(),
       kubectl,
       k: async (args, o) => (await kubectl(args, o)).stdout,
       restart: async () => {
@@ -120,4 +92,56 @@ export async function withCluster<T>(
       stop,
     });
   });
+}
+
+export interface ServerProcess {
+  readonly kubeconfig: string;
+  process(): ChildProcess | undefined;
+  output(): string;
+  /** Starts the server and waits for /readyz. */
+  start(): Promise<void>;
+  /** SIGTERM (SIGKILL after 5 s), waiting for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL now, as a crash would. */
+  kill(): Promise<void>;
+}
+
+/** A `k8ts server --data-dir dataDir ...args` inside the scenario's namespace (not started yet). */
+export function serverProcess(s: Scenario, dataDir: string, args: string[]): ServerProcess {
+  const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
+  let proc: ChildProcess | undefined;
+  let out = '';
+  const halt = async (signal: NodeJS.Signals) => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill(signal);
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  return {
+    kubeconfig,
+    process: () => proc,
+    output: () => out,
+    start: async () => {
+      out = '';
+      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = proc;
+      p.stdout!.on('data', (b) => (out += b));
+      p.stderr!.on('data', (b) => (out += b));
+      await poll(
+        async () => {
+          if (p.exitCode !== null) throw new Error(`k8ts server exited ${p.exitCode}:\n${out}`);
+          if (!fs.existsSync(kubeconfig)) return false;
+          const r = await s.exec(kubectlPath(), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=2s'], { allowFailure: true });
+          return r.code === 0 && r.stdout.trim() === 'ok';
+        },
+        { timeoutMs: 30_000, what: 'k8ts server to be ready' },
+      );
+    },
+    stop: () => halt('SIGTERM'),
+    kill: () => halt('SIGKILL'),
+  };
 }

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Scenario } from './netns.js';
 import { poll } from './poll.js';
 import { freePort } from './ports.js';
 
@@ -24,7 +25,12 @@ function exited(p: ChildProcess): Promise<void> {
   return p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
 }
 
-export async function startEtcd(): Promise<EtcdProcess> {
+/**
+ * Starts etcd on loopback: the host's, or with `scenario`, the loopback of
+ * that test's network namespace (so servers started there can reach it).
+ */
+export async function startEtcd(opts: { scenario?: Scenario } = {}): Promise<EtcdProcess> {
+  const sc = opts.scenario;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
@@ -34,7 +40,7 @@ export async function startEtcd(): Promise<EtcdProcess> {
 
   const start = async () => {
     output = '';
-    proc = spawn(
+    proc = (sc ? sc.spawn.bind(sc) : spawn)(
       'etcd',
       [
         '--name', 'k8ts-test',
@@ -55,6 +61,7 @@ export async function startEtcd(): Promise<EtcdProcess> {
     await poll(
       async () => {
         if (p.exitCode !== null) throw new Error(`etcd exited with ${p.exitCode}: ${output}`);
+        if (sc) return (await sc.exec('etcdctl', ['--endpoints', endpoint, 'endpoint', 'health'], { allowFailure: true })).code === 0 || undefined;
         const res = await fetch(`${endpoint}/health`).catch(() => undefined);
         return res?.ok ? true : undefined;
       },

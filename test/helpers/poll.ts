@@ -6,7 +6,7 @@ export interface PollOptions {
   /** Pause between attempts (default 25 ms, doubling up to 500 ms). */
   intervalMs?: number;
   /** Described in the timeout error. */
-  what?: string;
+  what?: string | (() => string);
 }
 
 /**
@@ -27,7 +27,7 @@ export async function poll<T>(fn: () => T | Promise<T>, opts: PollOptions = {}):
     }
     if (Date.now() >= deadline) {
       const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${opts.what ?? 'condition'} (last: ${detail})`);
+      throw new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${(typeof opts.what === 'function' ? opts.what() : opts.what) ?? 'condition'} (last: ${detail})`);
     }
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - Date.now()))));
     interval = Math.min(interval * 2, 500);
