@@ -165,8 +165,18 @@ export class PodIpAllocator {
 }
 
 /** True once a pod's status is what the simulated kubelet reports for it. */
+/**
+ * A pod the simulated kubelet has started: Running with an IP. Its conditions
+ * are then left alone, so a test may mark it not ready (as a failing
+ * readiness probe would) through the status subresource.
+ */
 export function isSimRunning(pod: Record<string, any>): boolean {
-  return pod.status?.phase === 'Running' && !!pod.status?.podIP && (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+  return pod.status?.phase === 'Running' && !!pod.status?.podIP;
+}
+
+/** A pod that has finished (Succeeded or Failed, e.g. set by a test for a Job): nothing more to do. */
+export function isSimFinished(pod: Record<string, any>): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
 const imageId = (image: string): string => `sim://sha256:${createHash('sha256').update(image).digest('hex')}`;

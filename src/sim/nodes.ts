@@ -9,6 +9,7 @@ import {
   MAX_SIM_NODES,
   NODE_LEASE_NAMESPACE,
   PodIpAllocator,
+  isSimFinished,
   isSimRunning,
   microTime,
   nodeConditions,
@@ -148,6 +149,10 @@ export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): P
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
+      release(key);
+      return;
+    }
+    if (isSimFinished(pod)) {
       release(key);
       return;
     }
