@@ -2,7 +2,8 @@
 //   - startup, liveness and readiness probes of kinds httpGet, tcpSocket and
 //     exec, with initialDelaySeconds, periodSeconds, timeoutSeconds,
 //     successThreshold and failureThreshold;
-//   - readiness starts at failure, liveness and startup at success/unknown;
+//   - readiness starts at failure, liveness at success, startup unknown
+//     (not passed; failureThreshold failures in a row restart the container);
 //     liveness and readiness wait until the startup probe has succeeded;
 //   - a result flips only after threshold consecutive outcomes;
 //   - failures are reported with upstream's messages (for the Unhealthy event).
@@ -31,7 +32,7 @@ export class ProbeCounter {
     private readonly successThreshold: number,
     private readonly failureThreshold: number,
   ) {
-    this.result = kind !== 'readiness';
+    this.result = kind === 'liveness';
   }
 
   static of(kind: ProbeKind, probe: Obj): ProbeCounter {
@@ -50,11 +51,14 @@ export class ProbeCounter {
     } else {
       this.successes = 0;
       this.failures++;
-      if (this.result && this.failures >= this.failureThreshold) {
-        this.result = false;
-        return true;
+      if (this.failures >= this.failureThreshold) {
+        // Startup probes begin "unknown": their failure counts although the result was never true.
+        if (this.result || this.kind === 'startup') {
+          this.result = false;
+          this.failures = 0;
+          return true;
+        }
       }
-      // Startup probes begin "unknown": report the first definitive failure too.
     }
     return false;
   }
@@ -63,7 +67,7 @@ export class ProbeCounter {
   reset(): void {
     this.successes = 0;
     this.failures = 0;
-    this.result = this.kind !== 'readiness';
+    this.result = this.kind === 'liveness';
   }
 }
 
