@@ -18,7 +18,7 @@ import { serveOpenAPI } from './openapi-http.js';
 import { ensurePki } from './pki.js';
 import { type RequestContext, ResourceStorage, type Strategy } from './rest.js';
 import { ApiError } from './status.js';
-import { namespaceStrategy, podStrategy, serviceStrategy } from './strategies.js';
+import { namespaceStrategy, podStrategyWith, serviceStrategy } from './strategies.js';
 import { bindingHandler, evictionHandler, nodeSeam, scaleHandler } from './subresources.js';
 import { recordManagedFields } from './patching.js';
 
@@ -37,6 +37,9 @@ export interface ApiServerOptions {
   /** The address other components and the `kubernetes` Endpoints use (default: the first non-loopback IPv4, else 127.0.0.1). */
   advertiseAddress?: string;
   nodePortRange?: [number, number];
+  /** DefaultTolerationSeconds admission: tolerationSeconds of the not-ready / unreachable NoExecute tolerations added to new pods (default 300). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
 }
 
 export interface ApiServer {
@@ -79,7 +82,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const strategies: Record<string, Strategy> = {
     '/services': serviceStrategy(ipAllocator, portAllocator),
-    '/pods': podStrategy,
+    '/pods': podStrategyWith({ notReadySeconds: opts.defaultNotReadyTolerationSeconds, unreachableSeconds: opts.defaultUnreachableTolerationSeconds }),
     '/namespaces': namespaceStrategy,
   };
   const storage = new Map<string, ResourceStorage>();

@@ -122,6 +122,38 @@ export const podStrategy: Strategy = {
   },
 };
 
+export interface DefaultTolerationOptions {
+  /** tolerationSeconds of the not-ready:NoExecute toleration (default 300, `--default-not-ready-toleration-seconds`). */
+  notReadySeconds?: number;
+  /** tolerationSeconds of the unreachable:NoExecute toleration (default 300, `--default-unreachable-toleration-seconds`). */
+  unreachableSeconds?: number;
+}
+
+/**
+ * upstream's DefaultTolerationSeconds admission plug-in: a new pod that does
+ * not already tolerate node.kubernetes.io/not-ready:NoExecute (or
+ * unreachable) gets a toleration for it with tolerationSeconds, so that the
+ * taint eviction controller moves it off a failed node after that long.
+ */
+export function addDefaultTolerations(pod: Obj, opts: DefaultTolerationOptions = {}): void {
+  const spec = pod.spec ?? (pod.spec = {});
+  const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  const covers = (key: string) => tolerations.some((t) => (!t?.key || t.key === key) && (!t?.effect || t.effect === 'NoExecute'));
+  const add: Obj[] = [];
+  for (const [key, secs] of [
+    ['node.kubernetes.io/not-ready', opts.notReadySeconds ?? 300],
+    ['node.kubernetes.io/unreachable', opts.unreachableSeconds ?? 300],
+  ] as const) {
+    if (!covers(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: secs });
+  }
+  if (add.length) spec.tolerations = [...tolerations, ...add];
+}
+
+/** The pod strategy with the DefaultTolerationSeconds admission on create. */
+export function podStrategyWith(opts: DefaultTolerationOptions = {}): Strategy {
+  return { ...podStrategy, admitCreate: (pod) => addDefaultTolerations(pod, opts) };
+}
+
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 export const namespaceStrategy: Strategy = {

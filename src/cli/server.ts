@@ -124,6 +124,8 @@ export function serverCommand(): Command {
         clusterCidr: opts.clusterCidr,
         clusterDomain: opts.clusterDomain,
         tokenAuthFile: opts.tokenAuthFile,
+        defaultNotReadyTolerationSeconds: opts.defaultNotReadyTolerationSeconds,
+        defaultUnreachableTolerationSeconds: opts.defaultUnreachableTolerationSeconds,
         writeKubeconfig: opts.writeKubeconfig,
       });
       console.log(`k8ts: API server at ${api.url}; admin kubeconfig: ${api.kubeconfigPath}`);

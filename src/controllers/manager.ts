@@ -13,8 +13,14 @@ import { GarbageCollector } from './gc/controller.js';
 import { startDeploymentController } from './deployment/index.js';
 import { startNodeIpamController } from './nodeipam/controller.js';
 import { startNamespaceController } from './namespace/controller.js';
+import { startNodeLifecycleController, startTaintEvictionController } from './nodelifecycle/index.js';
+import { startPodGcController } from './podgc/index.js';
 import { startReplicaSetController } from './replicaset/index.js';
+import { startStatefulSetController } from './statefulset/index.js';
+import { startDaemonSetController } from './daemonset/index.js';
 import { startServiceAccountController } from './serviceaccount/controller.js';
+import { startJobController } from './job/index.js';
+import { startLoadBalancerController } from './loadbalancer/index.js';
 
 const log = logger('controller-manager');
 
@@ -64,8 +70,19 @@ export const CONTROLLERS: ControllerSpec[] = [
   },
   { name: 'replicaset', start: (client) => startReplicaSetController(client) },
   { name: 'deployment', start: (client) => startDeploymentController(client) },
+  { name: 'statefulset', start: (client) => startStatefulSetController(client) },
+  { name: 'daemonset', start: (client) => startDaemonSetController(client) },
   { name: 'namespace', start: (client) => startNamespaceController(client) },
   { name: 'serviceaccount', start: (client) => startServiceAccountController(client) },
+  { name: 'job', start: (client) => startJobController(client) },
+  { name: 'service-lb-controller', start: (client, o) => startLoadBalancerController(client, { pools: o.lbPools ?? [] }) },
+  {
+    name: 'nodelifecycle',
+    start: (client, o) =>
+      startNodeLifecycleController(client, { nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs ?? 5_000 }),
+  },
+  { name: 'taint-eviction-controller', start: (client) => startTaintEvictionController(client) },
+  { name: 'podgc', start: (client) => startPodGcController(client) },
 ];
 
 /** The controllers `--controllers` selects (upstream syntax: `*`, `name`, `-name`). */
