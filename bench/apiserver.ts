@@ -230,7 +230,7 @@ async function startServer(ns: string, dataDir: string, logFile: string): Promis
   await Promise.race([isPolling, poller.result.then(() => Promise.reject(new Error('readyz poller ended before polling')))]);
 
   const fd = fs.openSync(logFile, 'a');
-  const args = [process.execPath, K8TS, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(PORT)];
+  const args = [process.execPath, K8TS, 'server', '--disable-agent', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(PORT)];
   const t0 = performance.timeOrigin + performance.now();
   const proc = inNetns(ns, args, ['ignore', fd, fd]);
   fs.closeSync(fd);

@@ -34,6 +34,8 @@ export interface ImageCatalog {
   resolve(ref: string): { ref: string; imageId: string; entrypoint: string[]; cmd: string[]; env: Array<{ name: string; value: string }>; workingDir?: string } | undefined;
   argv(image: NonNullable<ReturnType<ImageCatalog['resolve']>>, command?: string[], args?: string[]): string[];
   pullError(ref: string): { reason: string; message: string };
+  /** Makes the image runnable on this node (e.g. the busybox applet directory); returns the image to use. */
+  prepare?(image: NonNullable<ReturnType<ImageCatalog['resolve']>>): Promise<NonNullable<ReturnType<ImageCatalog['resolve']>>>;
 }
 
 /** What the agent needs of the pod network (src/network's CNI runtime). */
@@ -373,7 +375,8 @@ export class PodWorkers {
 
   private async startContainer(st: PodState, pod: Obj, spec: Obj, cs: CState, init: boolean, volumes: Map<string, string>, attempt: number): Promise<void> {
     const key = `${st.uid}/${spec.name}`;
-    const image = this.o.images.resolve(spec.image);
+    const resolved = this.o.images.resolve(spec.image);
+    const image = resolved && this.o.images.prepare ? await this.o.images.prepare(resolved) : resolved;
     if (!image) {
       const err = this.o.images.pullError(spec.image);
       const wait = this.pullBackoff.remaining(key, Date.now(), Date.now());
@@ -625,6 +628,16 @@ export class PodWorkers {
     }
     this.backoff.forget(`${st.uid}/`);
     this.pullBackoff.forget(`${st.uid}/`);
+  }
+
+  /** The pods this agent runs (GET /pods of the agent server). */
+  list(): Obj[] {
+    return [...this.states.values()].map((st) => this.podByUid(st.uid)).filter((p): p is Obj => !!p);
+  }
+
+  /** The pod's IPs as the agent set them up (for port-forward). */
+  podIPs(uid: string): string[] {
+    return this.states.get(uid)?.ips ?? [];
   }
 
   /** Pods the agent runs (for the node's status and the log/exec server). */

@@ -20,6 +20,7 @@ import { type RequestContext, ResourceStorage, type Strategy } from './rest.js';
 import { ApiError } from './status.js';
 import { namespaceStrategy, podStrategyWith, serviceStrategy } from './strategies.js';
 import { bindingHandler, evictionHandler, nodeSeam, scaleHandler } from './subresources.js';
+import { KUBELET_CLIENT_CN, createNodeProxy, routeUpgrades } from './nodeproxy.js';
 import { recordManagedFields } from './patching.js';
 
 const log = logger('apiserver');
@@ -50,6 +51,8 @@ export interface ApiServer {
   caCert: string;
   /** A client certificate signed by the cluster CA, for a component's own identity. */
   issueClientCert(cn: string, groups?: string[]): { cert: string; key: string };
+  /** A serving certificate signed by the cluster CA (e.g. for a node agent's server). */
+  issueServingCert(cn: string, dnsNames: string[], ips: string[]): { cert: string; key: string };
   kubeconfigPath: string;
   storage: Map<string, ResourceStorage>;
   ipAllocator: ServiceIPAllocator;
@@ -109,7 +112,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const authn: Authenticator = createAuthenticator({ tokenAuthFile: opts.tokenAuthFile });
   const metrics = new Metrics();
   let ready = false;
-  const podSeam = nodeSeam();
+  // pods/log, exec, attach, portforward: proxied to the pod's node agent with the kubelet client certificate.
+  const nodeProxy = createNodeProxy({
+    getNode: async (name) => {
+      try {
+        return await storage.get('/nodes')!.get(undefined, name);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) return undefined;
+        throw e;
+      }
+    },
+    clientCert: pki.issueClientCert({ cn: KUBELET_CLIENT_CN }),
+    ca: pki.caCert,
+  });
+  const podSeam = nodeSeam(nodeProxy);
   const subresourceHandlers = new Map<string, SubresourceHandler>([
     ['apps/deployments/scale', scaleHandler],
     ['apps/replicasets/scale', scaleHandler],
@@ -136,10 +152,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return lines.join('\n');
   });
 
+  const handler = createHandler(deps);
   const server = https.createServer(
     { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false },
-    createHandler(deps),
+    handler,
   );
+  routeUpgrades(server, handler);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -166,6 +184,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     port,
     caCert: pki.caCert,
     issueClientCert: (cn, groups) => pki.issueClientCert({ cn, groups }),
+    issueServingCert: (cn, dnsNames, ips) => pki.issueServingCert({ cn, dnsNames, ips }),
     kubeconfigPath,
     storage,
     ipAllocator,

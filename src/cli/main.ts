@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { KUBERNETES_VERSION, K8TS_VERSION } from '../version.js';
 import { simNodesCommand } from '../sim/command.js';
+import { agentCommand } from './agent.js';
 import { controllerManagerCommand, schedulerCommand } from './components.js';
 import { serverCommand } from './server.js';
 
@@ -10,6 +11,7 @@ const program = new Command('k8ts')
   .version(K8TS_VERSION, '-v, --version', 'print the k8ts version')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(serverCommand())
+  .addCommand(agentCommand())
   .addCommand(controllerManagerCommand())
   .addCommand(schedulerCommand())
   .addCommand(simNodesCommand())

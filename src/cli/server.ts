@@ -12,7 +12,11 @@ import {
 import { startApiServer } from '../apiserver/server.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { logger } from '../util/log.js';
+import { type AgentFlags, addAgentOptions, startNodeAgent } from './agent.js';
 import { startElectedScheduler } from './components.js';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultClusterDns } from '../agent/dns.js';
 import {
   type ControllerFlags,
   type LeaderElectFlags,
@@ -25,7 +29,7 @@ import {
 
 const log = logger('server');
 
-interface ServerFlags extends ControllerFlags, LeaderElectFlags {
+interface ServerFlags extends ControllerFlags, LeaderElectFlags, AgentFlags {
   dataDir: string;
   datastoreEndpoint?: string;
   compactionInterval: number;
@@ -41,6 +45,7 @@ interface ServerFlags extends ControllerFlags, LeaderElectFlags {
   writeKubeconfig?: string;
   disableScheduler?: boolean;
   disableControllerManager?: boolean;
+  disableAgent?: boolean;
 }
 
 /** Waits until the datastore answers; an unreachable etcd is retried forever, with a log line each time. */
@@ -79,6 +84,7 @@ export function serverCommand(): Command {
     .option('--write-kubeconfig <path>', 'also write the admin kubeconfig here')
     .option('--disable-scheduler', 'do not run the scheduler in this server')
     .option('--disable-controller-manager', 'do not run the controllers in this server')
+    .option('--disable-agent', 'do not run a node agent (pods) on this machine')
     .option(
       '--datastore-endpoint <endpoint>',
       'datastore: sqlite:///path/state.db, or etcd as http://host:2379 (comma-separated for several members); default: SQLite in <data-dir>/db/state.db',
@@ -93,7 +99,7 @@ export function serverCommand(): Command {
         .default(1000)
         .argParser(parseCount),
     );
-  return addLeaderElectionOptions(addControllerOptions(cmd)).action(async (opts: ServerFlags) => {
+  return addAgentOptions(addLeaderElectionOptions(addControllerOptions(cmd)), undefined).action(async (opts: ServerFlags) => {
       const spec = parseDatastoreEndpoint(opts.datastoreEndpoint, opts.dataDir);
       log.info('opening datastore', { datastore: describeDatastore(spec) });
       const store = openStore(spec);
@@ -139,7 +145,19 @@ export function serverCommand(): Command {
       const scheduler = opts.disableScheduler
         ? undefined
         : await startElectedScheduler({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-scheduler') }, opts);
+      const agent = opts.disableAgent
+        ? undefined
+        : await startNodeAgent(
+            { server: api.localUrl, ca: api.caCert, ...api.issueClientCert(`system:node:${(opts.nodeName ?? os.hostname()).toLowerCase()}`, ['system:nodes']) },
+            { ...opts, clusterDns: opts.clusterDns.length ? opts.clusterDns : [defaultClusterDns(opts.serviceCidr)] },
+            {
+              dataDir: path.join(opts.dataDir, 'agent'),
+              clusterDomain: opts.clusterDomain,
+              tls: (name, ip) => ({ ...api.issueServingCert(name, [name], [ip, '127.0.0.1']), ca: api.caCert }),
+            },
+          );
       stopApi = async () => {
+        await agent?.close();
         await scheduler?.stop();
         await cm?.stop();
         await api.close();

@@ -33,7 +33,7 @@ test('two servers on one etcd elect one controller-manager and one scheduler; fa
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `k8ts-e2e-le-${n}-`));
       s.onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
       const p = serverProcess(s, dir, [
-        '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(6443 + i),
+        '--disable-agent', '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(6443 + i),
         '--datastore-endpoint', etcd.endpoint, ...FAST_ELECTION,
       ]);
       s.onCleanup(() => p.stop());

@@ -38,6 +38,11 @@ export interface Cluster {
 
 export interface ClusterOptions {
   args?: string[];
+  /**
+   * Run the server's node agent (real pods: network namespaces, processes).
+   * Off by default, so tests of the control plane see only the nodes they make.
+   */
+  agent?: boolean;
   /** Contents of a --token-auth-file for the server. */
   tokenFile?: string;
 }
@@ -60,14 +65,22 @@ export async function withCluster<T>(
     await s.exec('ip', ['link', 'set', 'node0', 'up']);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-e2e-'));
     s.onCleanup(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    // The agent's pods outlive the server (as real pods outlive kubelet): end them, by their recorded PIDs.
+    s.onCleanup(() => killRecordedPods(dataDir));
     const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
     const extra = [...(opts.args ?? [])];
+    if (opts.agent) {
+      // Everything the agent makes is named after the scenario, so cleanup finds it even after a failure.
+      const resolv = path.join(dataDir, 'resolv.conf');
+      fs.writeFileSync(resolv, 'nameserver 127.0.0.53\nsearch example.test\n');
+      extra.push('--pod-netns-prefix', s.name('p'), '--cgroup-root', s.netns, '--cni-conf-dir', path.join(dataDir, 'cni', 'net.d'), '--resolv-conf', resolv, '--node-name', 'node-0');
+    } else extra.push('--disable-agent');
     if (opts.tokenFile !== undefined) {
       const f = path.join(dataDir, 'tokens.csv');
       fs.writeFileSync(f, opts.tokenFile, { mode: 0o600 });
       extra.push('--token-auth-file', f);
     }
-    const server = serverProcess(s, dataDir, ['--bind-address', '127.0.0.1', ...extra]);
+    const server = serverProcess(s, dataDir, ['--bind-address', '127.0.0.1', ...extra], { keepCgroups: !!opts.agent });
     const { start, stop } = server;
     const kubectl: Cluster['kubectl'] = (args, o = {}) =>
       s.exec(kubectlPath(o.version), ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], {
@@ -107,7 +120,7 @@ export interface ServerProcess {
 }
 
 /** A `k8ts server --data-dir dataDir ...args` inside the scenario's namespace (not started yet). */
-export function serverProcess(s: Scenario, dataDir: string, args: string[]): ServerProcess {
+export function serverProcess(s: Scenario, dataDir: string, args: string[], o: { keepCgroups?: boolean } = {}): ServerProcess {
   const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
   let proc: ChildProcess | undefined;
   let out = '';
@@ -127,7 +140,7 @@ export function serverProcess(s: Scenario, dataDir: string, args: string[]): Ser
     output: () => out,
     start: async () => {
       out = '';
-      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = s.spawn(process.execPath, [K8TS_BIN, 'server', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], keepCgroups: o.keepCgroups });
       const p = proc;
       p.stdout!.on('data', (b) => (out += b));
       p.stderr!.on('data', (b) => (out += b));
@@ -144,4 +157,60 @@ export function serverProcess(s: Scenario, dataDir: string, args: string[]): Ser
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
   };
+}
+
+/** /proc/<pid>/stat: [ppid, start time], or undefined. */
+function procStat(pid: number): [number, string] | undefined {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return [Number(rest[1]), rest[19]];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ends the processes a node agent started under `dataDir` (pause processes
+ * and container shims with everything below them), identified by the PID and
+ * start time its runtime recorded: only what this test started.
+ */
+export function killRecordedPods(dataDir: string): void {
+  const root = path.join(dataDir, 'agent', 'runtime');
+  const recorded: Array<{ pid: number; start: string }> = [];
+  const read = (file: string, field: string) => {
+    try {
+      const ref = JSON.parse(fs.readFileSync(file, 'utf8'))[field];
+      if (ref?.pid) recorded.push(ref);
+    } catch {
+      /* absent */
+    }
+  };
+  for (const [dir, file, field] of [['sandboxes', 'sandbox.json', 'pause'], ['containers', 'container.json', 'shim']] as const) {
+    const base = path.join(root, dir);
+    if (!fs.existsSync(base)) continue;
+    for (const id of fs.readdirSync(base)) read(path.join(base, id, file), field);
+  }
+  const alive = recorded.filter((r) => procStat(r.pid)?.[1] === r.start).map((r) => r.pid);
+  if (!alive.length) return;
+  // Their descendants, from the process table.
+  const children = new Map<number, number[]>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = procStat(Number(e));
+    if (st) children.set(st[0], [...(children.get(st[0]) ?? []), Number(e)]);
+  }
+  const all: number[] = [];
+  const walk = (pid: number) => {
+    all.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  alive.forEach(walk);
+  for (const pid of all.reverse()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }

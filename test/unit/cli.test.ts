@@ -16,7 +16,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Starts `k8ts server` inside the scenario's namespace and collects its output. */
 function server(s: Scenario, args: string[]): { proc: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const proc = s.spawn(process.execPath, [k8ts, 'server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = s.spawn(process.execPath, [k8ts, 'server', '--disable-agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (b) => (out += b));
   proc.stderr!.on('data', (b) => (out += b));

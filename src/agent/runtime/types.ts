@@ -122,4 +122,13 @@ export interface ContainerRuntime {
   listContainers(sandboxId?: string): Promise<ContainerStatus[]>;
   /** Runs a command in a running container (exec probes, kubectl exec). */
   exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecProcess>;
+  /**
+   * Brings a container's CRI log (logPath) up to date now. Runtimes whose
+   * containers write their log themselves need not have it; the process
+   * runtime copies output into the log periodically, so a log reader calls
+   * this first to see the very latest lines.
+   */
+  flushLogs?(id: string): Promise<void>;
+  /** Stops the runtime's own background work (containers keep running, to be re-adopted). */
+  close?(): Promise<void>;
 }
