@@ -8,7 +8,7 @@ say() { echo "k8ts-setup: $*" >&2; }
 
 # Debian packages that k8ts and its tests use (kernel networking, CNI plugins,
 # busybox for the process runtime, dig, etcd for the etcd datastore).
-DEB_PKGS=(iproute2 nftables iptables conntrack containernetworking-plugins busybox dnsutils etcd-server etcd-client ca-certificates)
+DEB_PKGS=(iproute2 nftables iptables conntrack containernetworking-plugins busybox dnsutils etcd-server etcd-client ca-certificates curl util-linux)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -72,6 +72,14 @@ export interface PodWorkersOptions {
   hostEtcHosts?: string;
   /** Relist period of the runtime (default 1 s). */
   relistMs?: number;
+  /** Pods synced at once (default 16). */
+  workers?: number;
+  /** Container restart back-off (default kubelet's: 10 s doubling to 5 min). */
+  restartBackoff?: Backoff;
+  /** Image pull back-off (default as restartBackoff). */
+  pullBackoff?: Backoff;
+  /** Retry back-off of a failed sandbox set-up (default 1 s doubling to 1 min). */
+  sandboxBackoff?: Backoff;
 }
 
 interface CState {
@@ -83,6 +91,8 @@ interface CState {
   probes: { startup?: ProbeWorker; liveness?: ProbeWorker; readiness?: ProbeWorker };
   /** The liveness/startup probe asked for a restart of this attempt. */
   restartRequested?: boolean;
+  /** When the last image pull failed (the pull back-off counts from there). */
+  pullFailedAt?: number;
 }
 
 interface PodState {
@@ -106,13 +116,18 @@ const ref = (pod: Obj) => ({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metada
 export class PodWorkers {
   private readonly states = new Map<string, PodState>();
   private readonly queue = new WorkQueue<string>({ name: 'agent-pods' });
-  private readonly backoff = new Backoff();
-  private readonly pullBackoff = new Backoff();
+  private readonly backoff: Backoff;
+  private readonly pullBackoff: Backoff;
+  private readonly sandboxBackoff: Backoff;
   private relistTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private lastSeen = new Map<string, string>();
 
-  constructor(private readonly o: PodWorkersOptions) {}
+  constructor(private readonly o: PodWorkersOptions) {
+    this.backoff = o.restartBackoff ?? new Backoff();
+    this.pullBackoff = o.pullBackoff ?? new Backoff();
+    this.sandboxBackoff = o.sandboxBackoff ?? new Backoff(1000, 60_000);
+  }
 
   private podByUid(uid: string): Obj | undefined {
     return this.o.pods.lister.list(undefined, (p) => p.metadata?.uid === uid)[0];
@@ -145,7 +160,8 @@ export class PodWorkers {
       onDelete: (p) => this.queue.add(p.metadata?.uid),
     });
     for (const p of this.o.pods.lister.list()) this.queue.add(p.metadata?.uid);
-    this.running = this.queue.run(4, (uid) => this.sync(uid));
+    // Pods sync concurrently (kubelet runs one worker per pod); each pod is still synced by one worker at a time.
+    this.running = this.queue.run(this.o.workers ?? 16, (uid) => this.sync(uid));
     this.relistTimer = setInterval(() => void this.relist(), this.o.relistMs ?? 1000);
   }
 
@@ -228,10 +244,14 @@ export class PodWorkers {
       log.warn('sandbox set-up failed', { pod: st.key, error: err as Error });
       void this.o.recorder.event(ref(pod), 'Warning', 'FailedCreatePodSandBox', msg);
       await this.writeStatus(st, pod);
-      this.queue.addRateLimited(uid);
+      // Retried with a growing back-off of its own: the queue's rate limiter is
+      // reset (forget) whenever sync returns, so addRateLimited would retry every 5 ms.
+      const key = `${uid}/<sandbox>`;
+      this.sandboxBackoff.next(key, Date.now());
+      this.queue.addAfter(uid, this.sandboxBackoff.delay(key));
       return;
     }
-    this.queue.forget(uid);
+    this.sandboxBackoff.forget(`${uid}/<sandbox>`);
     let volumes: Map<string, string>;
     try {
       volumes = prepareVolumes(pod, this.podDir(uid), { configMap: (ns, n) => this.o.configMaps.lister.get(ns, n), secret: (ns, n) => this.o.secrets.lister.get(ns, n) });
@@ -258,6 +278,7 @@ export class PodWorkers {
 
   private async ensureSandbox(st: PodState, pod: Obj): Promise<void> {
     if (st.sandbox && st.sandbox.state === 'ready') return;
+    const t0 = performance.now();
     const hostNetwork = !!pod.spec?.hostNetwork;
     const sb = await this.o.runtime.createSandbox({
       podUid: st.uid,
@@ -284,7 +305,7 @@ export class PodWorkers {
     fs.mkdirSync(this.podDir(st.uid), { recursive: true });
     fs.writeFileSync(path.join(this.podDir(st.uid), 'network.json'), JSON.stringify({ ips: st.ips, sandbox: sb.id }));
     this.writePodFiles(st, pod);
-    log.info('pod sandbox ready', { pod: st.key, sandbox: sb.id, ips: st.ips.join(',') });
+    log.info('pod sandbox ready', { pod: st.key, sandbox: sb.id, ips: st.ips.join(','), ms: Math.round((performance.now() - t0) * 10) / 10 });
   }
 
   private netParams(st: PodState, pod: Obj | undefined, sb: SandboxStatus): NetworkParams {
@@ -354,7 +375,11 @@ export class PodWorkers {
         this.stopProbesOf(cs);
         await this.o.runtime.stopContainer(cur.id, pod.spec?.terminationGracePeriodSeconds ?? 30);
         cs.current = (await this.o.runtime.containerStatus(cur.id)) ?? { ...cur, state: 'exited', exitCode: 137 };
-      } else return;
+      } else {
+        // A container re-adopted after an agent restart has no probe workers yet.
+        if (!init && Object.keys(cs.probes).length === 0 && (spec.startupProbe || spec.livenessProbe || spec.readinessProbe)) this.startProbes(st, pod, spec, cs);
+        return;
+      }
     }
     const last = cs.current;
     if (last && last.state === 'exited') {
@@ -378,20 +403,30 @@ export class PodWorkers {
     const resolved = this.o.images.resolve(spec.image);
     const image = resolved && this.o.images.prepare ? await this.o.images.prepare(resolved) : resolved;
     if (!image) {
-      const err = this.o.images.pullError(spec.image);
-      const wait = this.pullBackoff.remaining(key, Date.now(), Date.now());
-      if (cs.waiting?.reason === 'ErrImagePull' || cs.waiting?.reason === 'ImagePullBackOff') {
-        cs.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${spec.image}"` };
-        void this.o.recorder.event(ref(pod), 'Normal', 'BackOff', `Back-off pulling image "${spec.image}"`);
-      } else {
-        cs.waiting = { reason: err.reason, message: err.message };
-        void this.o.recorder.event(ref(pod), 'Warning', 'Failed', err.message);
-        void this.o.recorder.event(ref(pod), 'Warning', 'Failed', `Error: ${err.reason}`);
+      // As kubelet: a failed pull shows ErrImagePull; syncs during the pull
+      // back-off show ImagePullBackOff without pulling; once the back-off has
+      // passed, the next sync pulls again. (Syncs come for any reason, e.g.
+      // the pod's own status update, so the back-off must not move on each.)
+      const now = Date.now();
+      const wait = cs.pullFailedAt === undefined ? 0 : this.pullBackoff.remaining(key, cs.pullFailedAt, now);
+      if (wait > 0) {
+        if (cs.waiting?.reason !== 'ImagePullBackOff') {
+          cs.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${spec.image}"` };
+          void this.o.recorder.event(ref(pod), 'Normal', 'BackOff', `Back-off pulling image "${spec.image}"`);
+        }
+        this.queue.addAfter(st.uid, wait + 50);
+        return;
       }
-      this.pullBackoff.next(key, Date.now());
-      this.queue.addAfter(st.uid, Math.max(wait, this.pullBackoff.delay(key)) + 50);
+      const err = this.o.images.pullError(spec.image);
+      cs.waiting = { reason: err.reason, message: err.message };
+      void this.o.recorder.event(ref(pod), 'Warning', 'Failed', err.message);
+      void this.o.recorder.event(ref(pod), 'Warning', 'Failed', `Error: ${err.reason}`);
+      cs.pullFailedAt = now;
+      this.pullBackoff.next(key, now);
+      this.queue.addAfter(st.uid, this.pullBackoff.delay(key) + 50);
       return;
     }
+    cs.pullFailedAt = undefined;
     void this.o.recorder.event(ref(pod), 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`);
     let env: Array<{ name: string; value: string }>;
     let mounts: Mount[];
@@ -628,6 +663,7 @@ export class PodWorkers {
     }
     this.backoff.forget(`${st.uid}/`);
     this.pullBackoff.forget(`${st.uid}/`);
+    this.sandboxBackoff.forget(`${st.uid}/`);
   }
 
   /** The pods this agent runs (GET /pods of the agent server). */

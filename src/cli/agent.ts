@@ -14,10 +14,11 @@ import { CniRuntime } from '../network/cni.js';
 import { ensureDefaultConflist } from '../network/conflist.js';
 import { logger } from '../util/log.js';
 import { collectList, parseCount } from './flags.js';
+import { type NodeProxy, type ProxyFlags, addProxyOptions, startNodeProxy } from './proxy.js';
 
 const log = logger('agent');
 
-export interface AgentFlags {
+export interface AgentFlags extends ProxyFlags {
   nodeName?: string;
   nodeIp?: string;
   clusterDns: string[];
@@ -41,7 +42,7 @@ export function firstIPv4(): string | undefined {
 
 /** kubelet's flags for the node agent, shared by `server` and `agent`. */
 export function addAgentOptions(cmd: Command, clusterDnsDefault: string | undefined): Command {
-  return cmd
+  return addProxyOptions(cmd)
     .option('--node-name <name>', "this node's name (default: the hostname)")
     .option('--node-ip <ip>', "this node's address (default: the first non-loopback IPv4)")
     .addOption(
@@ -114,9 +115,19 @@ export async function startNodeAgent(
       log.info('CNI configuration', { action: r.action, path: r.path, reason: r.reason });
     },
   });
+  let proxy: NodeProxy | undefined;
+  if (!f.disableProxy) {
+    try {
+      proxy = await startNodeProxy(conn, f, { name: nodeName, ip: nodeIP });
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+  }
   return {
     ...agent,
     close: async () => {
+      await proxy?.stop();
       await agent.stop();
       client.close();
     },
@@ -147,6 +158,8 @@ export function agentCommand(): Command {
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster')
     .option('--data-dir <dir>', 'directory for pod state, logs and the CNI cache', '/var/lib/k8ts/agent')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--service-cidr <cidr>', 'range of Service cluster IPs (as the server\'s)', '10.96.0.0/12')
+    .option('--cluster-cidr <cidr>', 'range of pod IPs (as the server\'s)', '10.244.0.0/16')
     .option('--tls-cert-file <file>', "serving certificate of the agent's API, signed by the cluster CA (default: self-signed, and the API server cannot reach logs/exec)")
     .option('--tls-private-key-file <file>', 'key of --tls-cert-file')
     .option('--client-ca-file <file>', "CA of the API server's client certificate (default: the kubeconfig's CA)");

@@ -4,6 +4,7 @@ import { KUBERNETES_VERSION, K8TS_VERSION } from '../version.js';
 import { simNodesCommand } from '../sim/command.js';
 import { agentCommand } from './agent.js';
 import { controllerManagerCommand, schedulerCommand } from './components.js';
+import { proxyCommand } from './proxy.js';
 import { serverCommand } from './server.js';
 
 const program = new Command('k8ts')
@@ -14,6 +15,7 @@ const program = new Command('k8ts')
   .addCommand(agentCommand())
   .addCommand(controllerManagerCommand())
   .addCommand(schedulerCommand())
+  .addCommand(proxyCommand())
   .addCommand(simNodesCommand())
   .addCommand(
     new Command('version').description('Print the k8ts version and the Kubernetes API version it implements').action(() => {

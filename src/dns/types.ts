@@ -104,3 +104,29 @@ export interface Plugin {
 
 /** Builds a plugin from its Corefile directive (throws a CorefileError on bad arguments). */
 export type PluginSetup = (d: Directive, ctx: PluginContext) => Plugin | Promise<Plugin>;
+
+/**
+ * Starts the response to a request: same id, opcode, RD, CD and question, QR set,
+ * RCODE as given (NOERROR by default), empty sections; EDNS mirrored when the
+ * request had it. Plugins set aa/answers/authority as they need.
+ */
+export function reply(req: DnsMessage | DnsRequest, rcode: number = RCODE.NOERROR): DnsMessage {
+  const m = 'msg' in req ? req.msg : req;
+  return {
+    id: m.id,
+    qr: true,
+    opcode: m.opcode,
+    aa: false,
+    tc: false,
+    rd: m.rd,
+    ra: false,
+    ad: false,
+    cd: m.cd,
+    rcode,
+    questions: m.questions.map((q) => ({ ...q })),
+    answers: [],
+    authority: [],
+    additional: [],
+    edns: m.edns ? { udpSize: Math.max(512, Math.min(m.edns.udpSize, 4096)), version: 0, dnssecOk: m.edns.dnssecOk, options: [] } : undefined,
+  };
+}

@@ -81,5 +81,6 @@ export interface ProxyBackend {
 }
 
 export const externallyAccessible = (s: ServicePortInfo): boolean => s.nodePort !== 0 || s.loadBalancerIPs.length > 0 || s.externalIPs.length > 0;
-export const usesClusterEndpoints = (s: ServicePortInfo): boolean => !s.internalPolicyLocal || (externallyAccessible(s) && !s.externalPolicyLocal);
+// Even with externalTrafficPolicy Local, cluster endpoints serve the short-circuit of traffic from pods and the node (as upstream).
+export const usesClusterEndpoints = (s: ServicePortInfo): boolean => !s.internalPolicyLocal || externallyAccessible(s);
 export const usesLocalEndpoints = (s: ServicePortInfo): boolean => s.internalPolicyLocal || (externallyAccessible(s) && s.externalPolicyLocal);

@@ -80,7 +80,8 @@ export async function withCluster<T>(
       fs.writeFileSync(f, opts.tokenFile, { mode: 0o600 });
       extra.push('--token-auth-file', f);
     }
-    const server = serverProcess(s, dataDir, ['--bind-address', '127.0.0.1', ...extra], { keepCgroups: !!opts.agent });
+    // With an agent, pods must reach the API server (through the kubernetes Service): listen on the namespace's addresses.
+    const server = serverProcess(s, dataDir, ['--bind-address', opts.agent ? '0.0.0.0' : '127.0.0.1', ...extra], { keepCgroups: !!opts.agent });
     const { start, stop } = server;
     const kubectl: Cluster['kubectl'] = (args, o = {}) =>
       s.exec(kubectlPath(o.version), ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], {

@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './rules.js';
+export * from './backend.js';
