@@ -1,6 +1,6 @@
 // `k8ts server`: the all-in-one control plane (and, in later issues, a node agent).
 // It opens the datastore, keeps it compacted, and serves the Kubernetes API.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   type Store,
   UnavailableError,
@@ -17,11 +17,15 @@ import { startElectedScheduler } from './components.js';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultClusterDns } from '../agent/dns.js';
+import { buildKubeconfig } from '../apiserver/kubeconfig.js';
+import { ApiClient } from '../client/index.js';
+import { ensureCorednsAddon } from '../dns/addon.js';
 import {
   type ControllerFlags,
   type LeaderElectFlags,
   addControllerOptions,
   addLeaderElectionOptions,
+  collectList,
   controllerOptions,
   parseCount,
   parseDuration,
@@ -46,6 +50,16 @@ interface ServerFlags extends ControllerFlags, LeaderElectFlags, AgentFlags {
   disableScheduler?: boolean;
   disableControllerManager?: boolean;
   disableAgent?: boolean;
+  disable: string[];
+}
+
+const ADDONS = ['coredns'];
+
+function parseAddons(v: string, prev: string[] = []): string[] {
+  const items = collectList(v, prev);
+  const unknown = items.filter((i) => !ADDONS.includes(i));
+  if (unknown.length) throw new InvalidArgumentError(`unknown addon ${unknown.join(', ')} (known: ${ADDONS.join(', ')})`);
+  return items;
 }
 
 /** Waits until the datastore answers; an unreachable etcd is retried forever, with a log line each time. */
@@ -85,6 +99,7 @@ export function serverCommand(): Command {
     .option('--disable-scheduler', 'do not run the scheduler in this server')
     .option('--disable-controller-manager', 'do not run the controllers in this server')
     .option('--disable-agent', 'do not run a node agent (pods) on this machine')
+    .addOption(new Option('--disable <addons>', 'addons not to deploy: coredns (repeatable, comma-separated)').default([]).argParser(parseAddons))
     .option(
       '--datastore-endpoint <endpoint>',
       'datastore: sqlite:///path/state.db, or etcd as http://host:2379 (comma-separated for several members); default: SQLite in <data-dir>/db/state.db',
@@ -145,11 +160,29 @@ export function serverCommand(): Command {
       const scheduler = opts.disableScheduler
         ? undefined
         : await startElectedScheduler({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:kube-scheduler') }, opts);
+      const clusterDns = opts.clusterDns.length ? opts.clusterDns : [defaultClusterDns(opts.serviceCidr)];
+      if (!opts.disable.includes('coredns')) {
+        // Cluster DNS as an addon (kube-system/coredns and the kube-dns Service), as kubeadm deploys it.
+        const dnsCert = api.issueClientCert('system:coredns');
+        const addonClient = new ApiClient({ server: api.localUrl, ca: api.caCert, ...api.issueClientCert('system:k8ts-addons'), userAgent: 'k8ts-addons' });
+        try {
+          await ensureCorednsAddon(addonClient, {
+            clusterDns: clusterDns[0],
+            clusterDomain: opts.clusterDomain,
+            replicas: 2,
+            kubeconfig: buildKubeconfig({ server: api.url, caCert: api.caCert, clientCert: dnsCert.cert, clientKey: dnsCert.key }),
+          });
+        } catch (err) {
+          log.error('could not deploy the coredns addon', { error: err as Error });
+        } finally {
+          addonClient.close();
+        }
+      }
       const agent = opts.disableAgent
         ? undefined
         : await startNodeAgent(
             { server: api.localUrl, ca: api.caCert, ...api.issueClientCert(`system:node:${(opts.nodeName ?? os.hostname()).toLowerCase()}`, ['system:nodes']) },
-            { ...opts, clusterDns: opts.clusterDns.length ? opts.clusterDns : [defaultClusterDns(opts.serviceCidr)] },
+            { ...opts, clusterDns },
             {
               dataDir: path.join(opts.dataDir, 'agent'),
               clusterDomain: opts.clusterDomain,

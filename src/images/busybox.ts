@@ -16,6 +16,15 @@ export const REQUIRED_APPLETS = [
 
 const MARKER = '.k8ts-applets';
 
+/**
+ * Applets left out when the host has a better tool: Debian's busybox nslookup
+ * ignores the resolv.conf search list, which the seeds' `nslookup svc-a`
+ * needs (as busybox 1.28, the image Kubernetes' docs use for DNS debugging,
+ * honours it); BIND's nslookup (dnsutils) does.
+ */
+const HOST_TOOLS: Record<string, string> = { nslookup: '/usr/bin/nslookup' };
+const hostReplaces = (applet: string): boolean => !!HOST_TOOLS[applet] && isExecutable(HOST_TOOLS[applet]);
+
 function isExecutable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
@@ -64,7 +73,7 @@ export async function ensureAppletDir(dir: string, binary = findBusybox()): Prom
     await mkdir(dir, { recursive: true });
     return { dir, applets: [] };
   }
-  const applets = listApplets(binary).filter((a) => a !== 'busybox');
+  const applets = listApplets(binary).filter((a) => a !== 'busybox' && !hostReplaces(a));
   if (!applets.includes('busybox')) applets.push('busybox');
   const want = markerText(binary, applets);
   const current = await readFile(join(dir, MARKER), 'utf8').catch(() => undefined);

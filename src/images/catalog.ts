@@ -47,20 +47,22 @@ export function appletDirFor(imagesDir: string): string {
 }
 
 // ---------------------------------------------------------------------------
-// How to start the demoapp server: node + the compiled demoapp.js next to this
-// module (dist/src/images/), or, when running from the TypeScript sources
-// (tsx), the compiled copy in dist/ if it is up to date, else the .ts through
-// tsx's loader.
+const programArgv = new Map<string, string[]>();
 
-let demoappArgv: string[] | undefined;
-
-export function demoappEntrypoint(): string[] {
-  if (demoappArgv) return demoappArgv;
-  const node = [process.execPath, '--max-old-space-size=64'];
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const siblingJs = join(here, 'demoapp.js');
-  const ts = join(here, 'demoapp.ts');
-  const distJs = join(here, '..', '..', 'dist', 'src', 'images', 'demoapp.js');
+/**
+ * How to run one of k8ts's own programs as an image's entrypoint: node on its
+ * compiled file under dist/src (or, from the TypeScript sources, the .ts file
+ * through tsx when dist is missing or older). `rel` is relative to src/, e.g.
+ * "images/demoapp".
+ */
+export function programEntrypoint(rel: string, maxOldSpaceMb: number): string[] {
+  const cached = programArgv.get(rel);
+  if (cached) return cached;
+  const node = [process.execPath, `--max-old-space-size=${maxOldSpaceMb}`];
+  const srcDir = fileURLToPath(new URL('..', import.meta.url)); // src/ (or dist/src/)
+  const siblingJs = join(srcDir, `${rel}.js`);
+  const ts = join(srcDir, `${rel}.ts`);
+  const distJs = join(srcDir, '..', 'dist', 'src', `${rel}.js`);
   const mtime = (p: string): number => {
     try {
       return statSync(p).mtimeMs;
@@ -68,8 +70,9 @@ export function demoappEntrypoint(): string[] {
       return -1;
     }
   };
-  if (existsSync(siblingJs)) demoappArgv = [...node, siblingJs];
-  else if (existsSync(distJs) && mtime(distJs) >= mtime(ts)) demoappArgv = [...node, distJs];
+  let argv: string[];
+  if (existsSync(siblingJs)) argv = [...node, siblingJs];
+  else if (existsSync(distJs) && mtime(distJs) >= mtime(ts)) argv = [...node, distJs];
   else {
     let loader = 'tsx';
     try {
@@ -77,10 +80,13 @@ export function demoappEntrypoint(): string[] {
     } catch {
       // leave the bare name; node resolves it from the working directory
     }
-    demoappArgv = [...node, '--import', loader, ts];
+    argv = [...node, '--import', loader, ts];
   }
-  return demoappArgv;
+  programArgv.set(rel, argv);
+  return argv;
 }
+
+export const demoappEntrypoint = (): string[] => programEntrypoint('images/demoapp', 64);
 
 // ---------------------------------------------------------------------------
 
@@ -138,6 +144,16 @@ const ENTRIES: Entry[] = [
       env: { PATH: HOST_PATH, VERSION: ref.tag && /^v\d/.test(ref.tag) ? ref.tag : 'v1.0' },
       exposedPorts: [80],
     }),
+  },
+  {
+    name: 'k8ts/coredns',
+    listed: true,
+    repositories: ['docker.io/k8ts/coredns'],
+    // kubeadm's CoreDNS image names, so its manifests run unchanged.
+    suffixes: ['coredns/coredns', 'coredns'],
+    statusNames: ['docker.io/k8ts/coredns:v1.11.3', 'registry.k8s.io/coredns/coredns:v1.11.3'],
+    sizeBytes: 61_245_718,
+    build: () => ({ entrypoint: programEntrypoint('dns/main', 128), cmd: ['-conf', '/etc/coredns/Corefile'], env: { PATH: HOST_PATH } }),
   },
   {
     name: 'busybox',

@@ -43,6 +43,8 @@ export interface ClusterOptions {
    * Off by default, so tests of the control plane see only the nodes they make.
    */
   agent?: boolean;
+  /** Deploy the coredns addon (off by default: tests see only the objects they make). */
+  dns?: boolean;
   /** Contents of a --token-auth-file for the server. */
   tokenFile?: string;
 }
@@ -72,9 +74,10 @@ export async function withCluster<T>(
     if (opts.agent) {
       // Everything the agent makes is named after the scenario, so cleanup finds it even after a failure.
       const resolv = path.join(dataDir, 'resolv.conf');
-      fs.writeFileSync(resolv, 'nameserver 127.0.0.53\nsearch example.test\n');
+      fs.writeFileSync(resolv, `nameserver ${NODE_IP}\nsearch example.test\n`);
       extra.push('--pod-netns-prefix', s.name('p'), '--cgroup-root', s.netns, '--cni-conf-dir', path.join(dataDir, 'cni', 'net.d'), '--resolv-conf', resolv, '--node-name', 'node-0');
     } else extra.push('--disable-agent');
+    if (!opts.dns) extra.push('--disable', 'coredns');
     if (opts.tokenFile !== undefined) {
       const f = path.join(dataDir, 'tokens.csv');
       fs.writeFileSync(f, opts.tokenFile, { mode: 0o600 });

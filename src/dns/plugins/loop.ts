@@ -50,6 +50,8 @@ registerPlugin('loop', (d, ctx): LoopPlugin => {
           await exchange({ host, port: ctx.port }, makeQuery(qname, HINFO), 'udp', 2000);
           disabled = true; // an answer came back: no loop
         } catch {
+          // No answer in time (e.g. an unreachable upstream): not a loop. Start counting afresh, as CoreDNS does.
+          count = 0;
           if (++tries < 30 && !stopped) {
             timer = setTimeout(attempt, 1000);
             timer.unref();
