@@ -144,7 +144,7 @@ test('containerArgv follows Kubernetes\' command/args rules', () => {
 test('pull errors keep kubelet\'s message shapes', () => {
   const e = imagePullError('redis');
   assert.equal(e.reason, 'ErrImagePull');
-  assert.match(e.message, /^Failed to pull image "redis": image not in the k8ts catalog \(available: k8ts\/demoapp, busybox, host/);
+  assert.match(e.message, /^Failed to pull image "redis": image not in the k8ts catalog \(available: k8ts\/demoapp, k8ts\/coredns, busybox, host/);
   assert.deepEqual(imagePullBackOff('redis'), { reason: 'ImagePullBackOff', message: 'Back-off pulling image "redis"' });
   assert.equal(imageError('redis').reason, 'ErrImagePull');
   const bad = imageError('Busybox');
@@ -162,5 +162,14 @@ test('catalogImages lists every image with names and sizes', () => {
     assert.ok(i.names.length > 0);
     assert.ok(Number.isInteger(i.sizeBytes) && i.sizeBytes >= 0);
     for (const n of i.names) assert.ok(resolveImage(n), `status name ${n} resolves`);
+  }
+});
+
+test('the coredns image: k8ts/coredns and kubeadm\'s CoreDNS names run the k8ts DNS server', () => {
+  for (const ref of ['k8ts/coredns', 'registry.k8s.io/coredns/coredns:v1.11.3', 'k8s.gcr.io/coredns/coredns:v1.8.6']) {
+    const img = resolveImage(ref);
+    assert.equal(img?.name, 'k8ts/coredns', ref);
+    assert.match(img!.entrypoint.join(' '), /dns\/main\.(js|ts)/);
+    assert.deepEqual(img!.cmd, ['-conf', '/etc/coredns/Corefile']);
   }
 });
