@@ -59,6 +59,10 @@ test('node agent: seed 001 pods talk by IP; logs, exec and service env; readines
     assert.match(ping, /1 packets transmitted, 1 packets received/);
     assert.equal((await c.k(['exec', 'pod-a', '--', 'hostname'])).trim(), 'pod-a');
     await poll(async () => (await c.k(['logs', 'pod-a'])).includes('A alive'), { timeoutMs: 20_000, what: 'pod-a logs' });
+    // kubectl exec -it with a real terminal (script(1) gives kubectl one).
+    const kubectlCmd = `kubectl --kubeconfig ${c.kubeconfig} exec -it pod-a -- sh -c 'tty; echo term=$TERM'`;
+    const tty = await c.scenario.exec('script', ['-qfec', kubectlCmd, '/dev/null'], { timeoutMs: 30_000 });
+    assert.match(tty.stdout, /\/dev\/pts\/\d+/);
     const env = await c.k(['exec', 'pod-b', '--', 'env']);
     assert.match(env, /^KUBERNETES_SERVICE_HOST=10\.96\.0\.1$/m);
     const resolv = await c.k(['exec', 'pod-b', '--', 'cat', '/etc/resolv.conf']);

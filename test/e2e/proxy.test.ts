@@ -156,6 +156,12 @@ for (const mode of ['nftables', 'iptables', 'userspace'] as const) {
         assert.match(before, /-m comment --comment "default\/demoapp-svc cluster IP"/);
       }
 
+      // The proxy's metrics, as kube-proxy names them.
+      const metrics = (await c.scenario.exec('curl', ['-s', '--max-time', '3', 'http://127.0.0.1:10249/metrics'])).stdout;
+      for (const m of ['kubeproxy_sync_proxy_rules_duration_seconds_bucket', 'kubeproxy_network_programming_duration_seconds_count', 'kubeproxy_sync_proxy_rules_last_timestamp_seconds']) {
+        assert.ok(metrics.includes(m), `${m} in /metrics`);
+      }
+
       // Deleting a Service removes its rules.
       await c.k(['delete', 'svc', 'nginx-np']);
       await poll(async () => !(await rules(c, mode)).includes(`${nodePort}`) || undefined, { timeoutMs: 20_000, what: 'the NodePort rules gone' });
