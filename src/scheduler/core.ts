@@ -222,7 +222,7 @@ export function matchesNodeSelectorAndAffinity(pod: Obj, node: Obj): boolean {
 
 // ---------- host ports ----------
 
-interface HostPort {
+export interface HostPort {
   port: number;
   protocol: string;
   ip: string;
@@ -241,6 +241,134 @@ function hostPorts(pod: Obj): HostPort[] {
 const portsConflict = (a: HostPort, b: HostPort): boolean =>
   a.port === b.port && a.protocol === b.protocol && (a.ip === b.ip || a.ip === '0.0.0.0' || b.ip === '0.0.0.0');
 
+// ---------- per-pod and per-node facts (upstream's PodInfo and NodeInfo) ----------
+
+/** What scheduling needs to know about a pod, computed once per pod. */
+export interface PodInfo {
+  pod: Obj;
+  /** Effective requests (filtering). */
+  requests: Resources;
+  /** Requests with upstream's non-zero defaults (scoring). */
+  nonZero: Resources;
+  ports: HostPort[];
+  owner: string | undefined;
+  priority: number;
+}
+
+export function podInfo(pod: Obj): PodInfo {
+  return {
+    pod,
+    requests: podRequests(pod),
+    nonZero: podRequests(pod, true),
+    ports: hostPorts(pod),
+    owner: controllerUid(pod),
+    priority: priorityOf(pod),
+  };
+}
+
+// cpu and memory, the resources every cycle looks at, are also kept as plain
+// number fields: a property lookup by a variable key costs far more (V8's
+// keyed loads over objects of many shapes) than a cycle's whole arithmetic.
+
+function subtractFrom(a: Resources, b: Resources): void {
+  for (const k in b) a[k] = (a[k] ?? 0) - b[k]!;
+}
+
+/**
+ * One node with the sums over the (active) pods on it, kept incrementally as
+ * pods come and go, so that a scheduling cycle never walks a node's pods.
+ */
+export class NodeInfo {
+  node: Obj | undefined;
+  alloc: Resources = {};
+  allocCpu = 0;
+  allocMem = 0;
+  maxPods = DEFAULT_MAX_PODS;
+  /** Effective NoSchedule/NoExecute taints (including not-ready/unreachable). */
+  hardTaints: Taint[] = [];
+  /** spec.taints with effect PreferNoSchedule. */
+  softTaints: Taint[] = [];
+  unschedulable = false;
+  readonly pods = new Map<string, PodInfo>();
+  requested: Resources = {};
+  nonZeroRequested: Resources = {};
+  reqCpu = 0;
+  reqMem = 0;
+  nzCpu = 0;
+  nzMem = 0;
+  /** Pods per controller uid. */
+  readonly owners = new Map<string, number>();
+  /** Pods on the node that use host ports. */
+  portPods = 0;
+
+  constructor(
+    readonly name: string,
+    node?: Obj,
+  ) {
+    if (node) this.setNode(node);
+  }
+
+  setNode(node: Obj): void {
+    this.node = node;
+    this.alloc = nodeAllocatable(node);
+    this.allocCpu = this.alloc.cpu ?? 0;
+    this.allocMem = this.alloc.memory ?? 0;
+    this.maxPods = maxPods(node);
+    this.hardTaints = effectiveTaints(node).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+    this.softTaints = (node?.spec?.taints ?? []).filter((t: Taint) => t.effect === 'PreferNoSchedule');
+    this.unschedulable = !!node?.spec?.unschedulable;
+  }
+
+  addPod(key: string, info: PodInfo): void {
+    if (this.pods.has(key)) this.removePod(key);
+    this.pods.set(key, info);
+    addInto(this.requested, info.requests);
+    addInto(this.nonZeroRequested, info.nonZero);
+    this.sums();
+    if (info.owner) this.owners.set(info.owner, (this.owners.get(info.owner) ?? 0) + 1);
+    if (info.ports.length) this.portPods++;
+  }
+
+  removePod(key: string): boolean {
+    const info = this.pods.get(key);
+    if (!info) return false;
+    this.pods.delete(key);
+    if (this.pods.size === 0) {
+      // Start again from exact zeros (no float drift carried over).
+      this.requested = {};
+      this.nonZeroRequested = {};
+      this.sums();
+      this.owners.clear();
+      this.portPods = 0;
+      return true;
+    }
+    subtractFrom(this.requested, info.requests);
+    subtractFrom(this.nonZeroRequested, info.nonZero);
+    this.sums();
+    if (info.owner) {
+      const n = (this.owners.get(info.owner) ?? 0) - 1;
+      if (n > 0) this.owners.set(info.owner, n);
+      else this.owners.delete(info.owner);
+    }
+    if (info.ports.length) this.portPods--;
+    return true;
+  }
+
+  private sums(): void {
+    this.reqCpu = this.requested.cpu ?? 0;
+    this.reqMem = this.requested.memory ?? 0;
+    this.nzCpu = this.nonZeroRequested.cpu ?? 0;
+    this.nzMem = this.nonZeroRequested.memory ?? 0;
+  }
+
+  usedPorts(): HostPort[] {
+    if (!this.portPods) return [];
+    const out: HostPort[] = [];
+    for (const p of this.pods.values()) out.push(...p.ports);
+    return out;
+  }
+}
+
 // ---------- filtering ----------
 
 interface FilterResult {
@@ -249,64 +377,87 @@ interface FilterResult {
   unresolvable: boolean;
 }
 
-function fitResources(pod: Obj, node: Obj, others: Obj[]): string[] {
-  const reasons: string[] = [];
-  if (others.length + 1 > maxPods(node)) reasons.push(ERR_TOO_MANY_PODS);
-  const want = podRequests(pod);
-  const alloc = nodeAllocatable(node);
-  const used: Resources = {};
-  for (const p of others) addInto(used, podRequests(p));
+const RESOURCE_RANK = (k: string) => (k === 'cpu' ? 0 : k === 'memory' ? 1 : k === 'ephemeral-storage' ? 2 : 3);
+
+/** The resources a pod asks for, in upstream's check order: cpu, memory, ephemeral-storage, then the rest alphabetically. */
+function checkedResources(want: Resources): string[] {
   const names = Object.keys(want).filter((k) => k !== 'pods' && want[k]! > 0);
-  // cpu, memory, then the rest alphabetically (upstream: cpu, memory, ephemeral-storage, scalar resources).
-  const rank = (k: string) => (k === 'cpu' ? 0 : k === 'memory' ? 1 : k === 'ephemeral-storage' ? 2 : 3);
-  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  for (const k of names) {
-    if ((alloc[k] ?? 0) < want[k]! + (used[k] ?? 0)) reasons.push(`Insufficient ${k}`);
+  names.sort((a, b) => RESOURCE_RANK(a) - RESOURCE_RANK(b) || a.localeCompare(b));
+  return names;
+}
+
+/** The per-cycle view of the pod being scheduled. */
+interface Candidate {
+  info: PodInfo;
+  checked: string[];
+  wantCpu: number;
+  wantMem: number;
+  nzCpu: number;
+  nzMem: number;
+  tolerations: Obj[];
+  /** nodeSelector or required node affinity present. */
+  affinity: boolean;
+}
+
+function candidate(pod: Obj): Candidate {
+  const info = podInfo(pod);
+  const spec = pod?.spec ?? {};
+  return {
+    info,
+    checked: checkedResources(info.requests),
+    wantCpu: info.requests.cpu ?? 0,
+    wantMem: info.requests.memory ?? 0,
+    nzCpu: info.nonZero.cpu ?? 0,
+    nzMem: info.nonZero.memory ?? 0,
+    tolerations: spec.tolerations ?? [],
+    affinity: Object.keys(spec.nodeSelector ?? {}).length > 0 || !!spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+  };
+}
+
+const tolerated = (c: Candidate, taint: Taint): boolean => c.tolerations.some((t: Obj) => tolerates(t, taint));
+const UNSCHEDULABLE_TAINT: Taint = { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' };
+
+function fitResources(c: Candidate, ni: NodeInfo): string[] | undefined {
+  let reasons: string[] | undefined;
+  if (ni.pods.size + 1 > ni.maxPods) reasons = [ERR_TOO_MANY_PODS];
+  const want = c.info.requests;
+  for (const k of c.checked) {
+    const short =
+      k === 'cpu' ? ni.allocCpu < c.wantCpu + ni.reqCpu : k === 'memory' ? ni.allocMem < c.wantMem + ni.reqMem : (ni.alloc[k] ?? 0) < want[k]! + (ni.requested[k] ?? 0);
+    if (short) (reasons ??= []).push(`Insufficient ${k}`);
   }
   return reasons;
 }
 
-function filter(pod: Obj, node: Obj, others: Obj[]): FilterResult | undefined {
-  if (node?.spec?.unschedulable && !toleratedBy(pod, { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' })) {
-    return { reasons: [ERR_UNSCHEDULABLE], unresolvable: true };
+function filter(c: Candidate, ni: NodeInfo): FilterResult | undefined {
+  const pod = c.info.pod;
+  if (ni.unschedulable && !tolerated(c, UNSCHEDULABLE_TAINT)) return { reasons: [ERR_UNSCHEDULABLE], unresolvable: true };
+  for (const t of ni.hardTaints) {
+    if (!tolerated(c, t)) return { reasons: [`node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`], unresolvable: true };
   }
-  const untolerated = effectiveTaints(node).find(
-    (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !toleratedBy(pod, t),
-  );
-  if (untolerated) {
-    return { reasons: [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`], unresolvable: true };
-  }
-  if (!matchesNodeSelectorAndAffinity(pod, node)) return { reasons: [ERR_AFFINITY], unresolvable: true };
-  const want = hostPorts(pod);
-  if (want.length) {
-    const used = others.flatMap(hostPorts);
+  if (c.affinity && !matchesNodeSelectorAndAffinity(pod, ni.node!)) return { reasons: [ERR_AFFINITY], unresolvable: true };
+  const want = c.info.ports;
+  if (want.length && ni.portPods) {
+    const used = ni.usedPorts();
     if (want.some((w) => used.some((u) => portsConflict(w, u)))) return { reasons: [ERR_PORTS], unresolvable: false };
   }
-  const res = fitResources(pod, node, others);
-  if (res.length) return { reasons: res, unresolvable: false };
+  const res = fitResources(c, ni);
+  if (res) return { reasons: res, unresolvable: false };
   return undefined;
 }
 
 // ---------- scoring ----------
 
-function leastAllocated(want: Resources, used: Resources, alloc: Resources): number {
-  let total = 0;
-  for (const k of ['cpu', 'memory']) {
-    const cap = alloc[k] ?? 0;
-    const req = (used[k] ?? 0) + (want[k] ?? 0);
-    total += cap <= 0 || req > cap ? 0 : ((cap - req) * 100) / cap;
-  }
-  return total / 2;
-}
-
-function balanced(want: Resources, used: Resources, alloc: Resources): number {
-  const frac = ['cpu', 'memory'].map((k) => {
-    const cap = alloc[k] ?? 0;
-    if (cap <= 0) return 1;
-    return Math.min(1, ((used[k] ?? 0) + (want[k] ?? 0)) / cap);
-  });
-  const std = Math.abs(frac[0]! - frac[1]!) / 2;
-  return (1 - std) * 100;
+/** NodeResourcesFit least-allocated plus NodeResourcesBalancedAllocation, over cpu and memory (non-zero requests). */
+function resourceScore(c: Candidate, ni: NodeInfo): number {
+  const capC = ni.allocCpu;
+  const capM = ni.allocMem;
+  const reqC = ni.nzCpu + c.nzCpu;
+  const reqM = ni.nzMem + c.nzMem;
+  const least = ((capC <= 0 || reqC > capC ? 0 : ((capC - reqC) * 100) / capC) + (capM <= 0 || reqM > capM ? 0 : ((capM - reqM) * 100) / capM)) / 2;
+  const fracC = capC <= 0 ? 1 : Math.min(1, reqC / capC);
+  const fracM = capM <= 0 ? 1 : Math.min(1, reqM / capM);
+  return least + (1 - Math.abs(fracC - fracM) / 2) * 100;
 }
 
 /** The uid of a pod's controller (ownerReferences[controller=true]). */
@@ -322,43 +473,59 @@ function preferredAffinity(pod: Obj, node: Obj): number {
   return sum;
 }
 
-function preferNoScheduleCount(pod: Obj, node: Obj): number {
-  return (node?.spec?.taints ?? []).filter((t: Taint) => t.effect === 'PreferNoSchedule' && !toleratedBy(pod, t)).length;
+function preferNoScheduleCount(c: Candidate, ni: NodeInfo): number {
+  let n = 0;
+  for (const t of ni.softTaints) if (!tolerated(c, t)) n++;
+  return n;
 }
 
-/** Scales raw values to 0..100 (higher raw is better unless `reverse`). */
-function normalize(raw: number[], reverse: boolean): number[] {
-  const max = Math.max(0, ...raw);
-  return raw.map((v) => {
-    if (max === 0) return reverse ? 100 : 0;
-    const s = (v * 100) / max;
-    return reverse ? 100 - s : s;
-  });
+/** Scales a raw value to 0..100 given the maximum over the nodes (higher raw is better unless `reverse`). */
+function normalized(v: number, max: number, reverse: boolean): number {
+  if (max === 0) return reverse ? 100 : 0;
+  const s = (v * 100) / max;
+  return reverse ? 100 - s : s;
 }
 
-function scoreNodes(pod: Obj, nodes: Obj[], podsOnNodes: Map<string, Obj[]>): number[] {
-  const want = podRequests(pod, true);
-  const owner = controllerUid(pod);
-  const fit: number[] = [];
-  const bal: number[] = [];
-  const same: number[] = [];
-  const aff: number[] = [];
-  const taints: number[] = [];
-  for (const n of nodes) {
-    const others = podsOnNodes.get(n.metadata?.name) ?? [];
-    const used: Resources = {};
-    for (const p of others) addInto(used, podRequests(p, true));
-    const alloc = nodeAllocatable(n);
-    fit.push(leastAllocated(want, used, alloc));
-    bal.push(balanced(want, used, alloc));
-    same.push(owner ? others.filter((p) => controllerUid(p) === owner).length : 0);
-    aff.push(preferredAffinity(pod, n));
-    taints.push(preferNoScheduleCount(pod, n));
+function scoreNodes(c: Candidate, nodes: NodeInfo[]): number[] {
+  const owner = c.info.owner;
+  const pod = c.info.pod;
+  const hasPreferred = !!pod?.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length;
+  const n = nodes.length;
+  const scores = new Array<number>(n);
+  // Raw values of the normalized scores, only when some node has one.
+  let same: number[] | undefined;
+  let aff: number[] | undefined;
+  let taints: number[] | undefined;
+  let maxSame = 0;
+  let maxAff = 0;
+  let maxTaints = 0;
+  for (let i = 0; i < n; i++) {
+    const ni = nodes[i]!;
+    scores[i] = resourceScore(c, ni);
+    if (owner) {
+      const v = ni.owners.get(owner) ?? 0;
+      if (v) (same ??= new Array<number>(n).fill(0))[i] = v;
+      if (v > maxSame) maxSame = v;
+    }
+    if (hasPreferred) {
+      const v = preferredAffinity(pod, ni.node!);
+      if (v) (aff ??= new Array<number>(n).fill(0))[i] = v;
+      if (v > maxAff) maxAff = v;
+    }
+    if (ni.softTaints.length) {
+      const v = preferNoScheduleCount(c, ni);
+      if (v) (taints ??= new Array<number>(n).fill(0))[i] = v;
+      if (v > maxTaints) maxTaints = v;
+    }
   }
-  const spread = normalize(same, true);
-  const affN = normalize(aff, false);
-  const taintN = normalize(taints, true);
-  return nodes.map((_, i) => fit[i]! + bal[i]! + 2 * spread[i]! + 2 * affN[i]! + 3 * taintN[i]!);
+  for (let i = 0; i < n; i++) {
+    scores[i] =
+      scores[i]! +
+      2 * normalized(same?.[i] ?? 0, maxSame, true) +
+      2 * normalized(aff?.[i] ?? 0, maxAff, false) +
+      3 * normalized(taints?.[i] ?? 0, maxTaints, true);
+  }
+  return scores;
 }
 
 // ---------- the whole cycle ----------
@@ -373,39 +540,104 @@ export function isActive(pod: Obj): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed';
 }
 
+/** Upstream's minFeasibleNodesToFind and adaptive percentageOfNodesToScore. */
+export const MIN_FEASIBLE_NODES_TO_FIND = 100;
+export const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+
+/**
+ * How many feasible nodes a cycle looks for before it stops filtering
+ * (upstream's numFeasibleNodesToFind with the default adaptive percentage:
+ * 50% - nodes/125, at least 5%, and never fewer than 100 nodes).
+ */
+export function numFeasibleNodesToFind(numAllNodes: number, percentage = 0): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  let pct = percentage;
+  if (pct <= 0) {
+    pct = 50 - numAllNodes / 125;
+    if (pct < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND) pct = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+  }
+  if (pct >= 100) return numAllNodes;
+  const n = Math.floor((numAllNodes * pct) / 100);
+  return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
+}
+
+export interface SnapshotScheduleOptions extends ScheduleOptions {
+  /** Where the filtering starts in `nodes` (upstream's nextStartNodeIndex). */
+  startIndex?: number;
+  /** Stop filtering after this many feasible nodes (default: all). */
+  numToFind?: number;
+  /** Return every feasible node's score (default true). */
+  withScores?: boolean;
+}
+
+export type SnapshotScheduleResult = ScheduleResult & {
+  /** Nodes filtered in this cycle (for the next cycle's startIndex). */
+  processed: number;
+};
+
+/**
+ * Picks a node for `pod` among `nodes` (NodeInfos, in a stable order, e.g.
+ * by name), filtering from `startIndex` round the list until `numToFind`
+ * feasible nodes are found, then scoring those. Never throws.
+ */
+export function scheduleOnNodeInfos(pod: Obj, nodes: NodeInfo[], opts: SnapshotScheduleOptions = {}): SnapshotScheduleResult {
+  const c = candidate(pod);
+  const total = nodes.length;
+  const want = Math.min(total, opts.numToFind ?? total);
+  const start = total ? (((opts.startIndex ?? 0) % total) + total) % total : 0;
+  const feasible: NodeInfo[] = [];
+  let failures: Map<string, FilterResult> | undefined;
+  let processed = 0;
+  for (; processed < total && feasible.length < want; processed++) {
+    const ni = nodes[(start + processed) % total]!;
+    const f = filter(c, ni);
+    if (f) (failures ??= new Map()).set(ni.name, f);
+    else feasible.push(ni);
+  }
+  if (!feasible.length) return { unschedulable: fitError(c, nodes, failures ?? new Map()), processed };
+  const scores = scoreNodes(c, feasible);
+  let best = -Infinity;
+  for (const s of scores) if (s > best) best = s;
+  // Float noise must not split ties.
+  const ties: NodeInfo[] = [];
+  for (let i = 0; i < feasible.length; i++) if (Math.abs(scores[i]! - best) < 1e-9) ties.push(feasible[i]!);
+  const idx = (((opts.tieBreak ?? 0) % ties.length) + ties.length) % ties.length;
+  const node = ties[idx]!.name;
+  if (opts.withScores === false) return { node, processed };
+  const byName: Record<string, number> = {};
+  feasible.forEach((n, i) => (byName[n.name] = Math.round(scores[i]! * 100) / 100));
+  return { node, scores: byName, processed };
+}
+
+const collator = new Intl.Collator();
+/** The order nodes are examined in: by name (as String.prototype.localeCompare). */
+export const compareNodeNames = (a: string, b: string): number => collator.compare(a, b);
+
 /**
  * Picks a node for `pod`. `podsOnNodes` maps node name -> the pods already on
  * it (including ones assumed but not yet seen bound). Never throws.
+ * Every node is examined (no sampling).
  */
 export function schedule(pod: Obj, nodes: Obj[], podsOnNodes: Map<string, Obj[]> | Record<string, Obj[]>, opts: ScheduleOptions = {}): ScheduleResult {
   const onNodes = podsOnNodes instanceof Map ? podsOnNodes : new Map(Object.entries(podsOnNodes));
-  const sorted = [...nodes].sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
-  const feasible: Obj[] = [];
-  const failures = new Map<string, FilterResult>();
-  for (const n of sorted) {
-    const others = (onNodes.get(n.metadata?.name) ?? []).filter(isActive);
-    const f = filter(pod, n, others);
-    if (f) failures.set(n.metadata?.name, f);
-    else feasible.push(n);
-  }
-  if (!feasible.length) return { unschedulable: fitError(pod, sorted, onNodes, failures) };
-  const filteredOn = new Map<string, Obj[]>();
-  for (const n of feasible) filteredOn.set(n.metadata?.name, (onNodes.get(n.metadata?.name) ?? []).filter(isActive));
-  const scores = scoreNodes(pod, feasible, filteredOn);
-  const best = Math.max(...scores);
-  // Float noise must not split ties.
-  const ties = feasible.filter((_, i) => Math.abs(scores[i]! - best) < 1e-9);
-  const idx = (((opts.tieBreak ?? 0) % ties.length) + ties.length) % ties.length;
-  const byName: Record<string, number> = {};
-  feasible.forEach((n, i) => (byName[n.metadata?.name] = Math.round(scores[i]! * 100) / 100));
-  return { node: ties[idx]!.metadata.name, scores: byName };
+  const sorted = [...nodes].sort((a, b) => compareNodeNames(String(a.metadata?.name), String(b.metadata?.name)));
+  const infos = sorted.map((n) => {
+    const ni = new NodeInfo(n.metadata?.name, n);
+    (onNodes.get(n.metadata?.name) ?? []).forEach((p, i) => {
+      if (isActive(p)) ni.addPod(String(i), podInfo(p));
+    });
+    return ni;
+  });
+  const { processed: _processed, ...r } = scheduleOnNodeInfos(pod, infos, { tieBreak: opts.tieBreak });
+  return r as ScheduleResult;
 }
 
 function priorityOf(pod: Obj): number {
   return typeof pod?.spec?.priority === 'number' ? pod.spec.priority : 0;
 }
 
-function fitError(pod: Obj, nodes: Obj[], onNodes: Map<string, Obj[]>, failures: Map<string, FilterResult>): string {
+function fitError(c: Candidate, nodes: NodeInfo[], failures: Map<string, FilterResult>): string {
+  const pod = c.info.pod;
   const counts = new Map<string, number>();
   for (const f of failures.values()) for (const r of f.reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
   const n = nodes.length;
@@ -416,21 +648,23 @@ function fitError(pod: Obj, nodes: Obj[], onNodes: Map<string, Obj[]>, failures:
   if (pod?.spec?.preemptionPolicy === 'Never') return `${msg} preemption: not eligible due to preemptionPolicy=Never.`;
   const pre = new Map<string, number>();
   const bump = (r: string) => pre.set(r, (pre.get(r) ?? 0) + 1);
-  const prio = priorityOf(pod);
+  const prio = c.info.priority;
   for (const node of nodes) {
-    const f = failures.get(node.metadata?.name);
+    const f = failures.get(node.name);
     if (!f || f.unresolvable) {
       bump(PREEMPTION_NOT_HELPFUL);
       continue;
     }
-    const others = (onNodes.get(node.metadata?.name) ?? []).filter(isActive);
-    const keep = others.filter((p) => priorityOf(p) >= prio);
+    const others = [...node.pods.entries()];
+    const keep = others.filter(([, p]) => p.priority >= prio);
     if (keep.length === others.length) {
       bump(NO_VICTIMS);
       continue;
     }
     // Victims exist: would removing them all help? (Preemption itself is not carried out.)
-    const again = filter(pod, node, keep);
+    const without = new NodeInfo(node.name, node.node);
+    for (const [k, p] of keep) without.addPod(k, p);
+    const again = filter(c, without);
     if (again) for (const r of again.reasons) bump(r);
     else bump(NO_VICTIMS);
   }

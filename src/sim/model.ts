@@ -18,12 +18,15 @@ export interface SimNodeShape {
 export const kubeTime = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
 export const microTime = (d: Date): string => d.toISOString().replace('Z', '000Z');
 
-// Documentation ranges (RFC 5737): never routed, never contacted. The first
-// hundred addresses of 192.0.2.0/24 are left to the test harness.
+// Documentation ranges (RFC 5737), then the first half of the benchmarking
+// range (RFC 2544, 198.18.0.0/15) for large simulated clusters: never routed,
+// never contacted. The first hundred addresses of 192.0.2.0/24 are left to
+// the test harness.
 const ADDRESS_BLOCKS: Array<{ base: string; first: number; last: number }> = [
   { base: '192.0.2.0', first: 100, last: 254 },
   { base: '198.51.100.0', first: 1, last: 254 },
   { base: '203.0.113.0', first: 1, last: 254 },
+  { base: '198.18.0.0', first: 1, last: 65_534 },
 ];
 
 /** The fake InternalIP of the i-th simulated node (0-based). */

@@ -3,7 +3,7 @@
 // status heartbeats, and plays the kubelet for pods bound to those nodes
 // (Running and Ready with an IP from the node's podCIDR, deletion finished
 // with gracePeriodSeconds 0). Nothing runs: no containers, no network.
-import { type ApiClient, Informer, type KObject, WorkQueue, isAlreadyExists, isNotFound, objectKey } from '../client/index.js';
+import { type ApiClient, Informer, type KObject, WorkQueue, isAlreadyExists, isConflict, isNotFound, objectKey } from '../client/index.js';
 import { logger } from '../util/log.js';
 import {
   MAX_SIM_NODES,
@@ -34,6 +34,14 @@ export interface SimNodesOptions {
   statusEveryBeats?: number;
   /** Called with each progress line (default: the log). */
   onProgress?: (msg: string) => void;
+  /** Play the kubelet for pods bound to the nodes (default true); false: nodes and heartbeats only. */
+  runPods?: boolean;
+  /** Nodes registered at once (default 16). */
+  registerConcurrency?: number;
+  /** Pods handled at once (default 8). */
+  podWorkers?: number;
+  /** Heartbeat requests in flight at most (default 32); beats are spread evenly over the period. */
+  heartbeatConcurrency?: number;
 }
 
 export interface SimNodes {
@@ -53,8 +61,16 @@ export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): P
   const ours = new Set(names);
   const hostIp = new Map(names.map((n, i) => [n, simNodeAddress(i)]));
 
-  // Register nodes and leases.
-  for (const [i, name] of names.entries()) {
+  const runPods = opts.runPods ?? true;
+  /** The last Lease written per node, so a renewal is one update (no read first). */
+  const leases = new Map<string, KObject>();
+
+  // Register nodes and leases, several at once. The heartbeat clock starts
+  // now, so that no lease waits longer than a period for its first renewal
+  // however long registering every node takes.
+  const beatStart = Date.now();
+  const registered = new Set<string>();
+  const registerOne = async (i: number, name: string) => {
     const now = new Date();
     const desired = simNodeObject(name, i, shape, now);
     let node: KObject;
@@ -67,35 +83,55 @@ export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): P
       node = await client.updateStatus<KObject>('/nodes', { ...cur, status: desired.status });
       progress(`node ${name} already registered; status refreshed`);
     }
-    await renewLease(client, name, node.metadata?.uid);
-  }
+    await renewLease(client, name, node.metadata?.uid, leases);
+    registered.add(name);
+  };
+  let nextToRegister = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(names.length, Math.max(1, opts.registerConcurrency ?? 16)) }, async () => {
+      while (nextToRegister < names.length) {
+        const i = nextToRegister++;
+        await registerOne(i, names[i]!);
+      }
+    }),
+  );
 
-  // Heartbeats: the lease every beat, the node status every few beats.
-  let beats = 0;
-  let beating = false;
-  const heartbeat = async () => {
-    if (beating) return;
-    beating = true;
-    beats++;
+  // Heartbeats: the lease every beat, the node status every few beats. Node i
+  // beats at i/count of the period, so the load is even rather than one burst
+  // per period; at most heartbeatConcurrency requests are in flight.
+  const nodes = new Informer<KObject>(client, '/nodes');
+  const beatCap = Math.max(1, opts.heartbeatConcurrency ?? 32);
+  let beatsDone = 0; // node-beats started so far (node = n % count, beat number = floor(n / count) + 1)
+  let beatsInFlight = 0;
+  const beatOne = async (n: number) => {
+    const name = names[n % names.length]!;
+    const beat = Math.floor(n / names.length) + 1;
+    if (!registered.has(name)) return; // not yet: its lease is brand new
     try {
-      await Promise.all(
-        names.map(async (name) => {
-          try {
-            await renewLease(client, name, undefined);
-            if (beats % statusEvery === 0) await postNodeStatus(client, name);
-          } catch (e) {
-            log.warn('heartbeat failed', { node: name, error: e as Error });
-          }
-        }),
-      );
-    } finally {
-      beating = false;
+      await renewLease(client, name, undefined, leases);
+      if (beat % statusEvery === 0) {
+        await postNodeStatus(client, name, nodes.lister.get(undefined, name)).catch((e) => {
+          if (!isConflict(e)) throw e;
+          return postNodeStatus(client, name); // the cached copy was stale: read it first
+        });
+      }
+    } catch (e) {
+      log.warn('heartbeat failed', { node: name, error: e as Error });
     }
   };
-  const timer = setInterval(() => void heartbeat(), heartbeatMs);
+  const tick = () => {
+    if (!names.length) return;
+    const due = Math.floor(((Date.now() - beatStart) * names.length) / heartbeatMs);
+    while (beatsDone < due && beatsInFlight < beatCap) {
+      beatsInFlight++;
+      void beatOne(beatsDone++).finally(() => {
+        beatsInFlight--;
+      });
+    }
+  };
+  const timer = setInterval(tick, Math.max(10, Math.min(1000, Math.floor(heartbeatMs / Math.max(1, names.length)))));
 
   // Pods bound to our nodes.
-  const nodes = new Informer<KObject>(client, '/nodes');
   const pods = new Informer<KObject>(client, '/pods');
   const queue = new WorkQueue<string>();
   const allocators = new Map<string, PodIpAllocator>();
@@ -103,8 +139,8 @@ export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): P
   const enqueue = (p: KObject) => {
     if (ours.has(p.spec?.nodeName) || podIps.has(objectKey(p))) queue.add(objectKey(p));
   };
-  pods.addEventHandler({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p), onDelete: enqueue });
-  nodes.addEventHandler({
+  if (runPods) pods.addEventHandler({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p), onDelete: enqueue });
+  if (runPods) nodes.addEventHandler({
     onAdd: (n) => podsOnNode(n),
     onUpdate: (o, n) => {
       if (!o.spec?.podCIDR && n.spec?.podCIDR) podsOnNode(n);
@@ -171,21 +207,20 @@ export async function startSimNodes(client: ApiClient, opts: SimNodesOptions): P
       if (!ip) throw new Error(`no pod IP left on node ${node}`);
       podIps.set(key, { node, ip });
     }
-    const live = await client.get<KObject>('/pods', ns, name);
-    if (live.metadata?.uid !== pod.metadata?.uid || live.metadata?.deletionTimestamp) return; // the next event decides
-    await client.updateStatus('/pods', { ...live, status: runningPodStatus(live, ip, hostIp.get(node)!, new Date()) });
+    // From the cache, with its resourceVersion: a stale copy gets a conflict and is retried from a newer one.
+    await client.updateStatus('/pods', { ...pod, status: runningPodStatus(pod, ip, hostIp.get(node)!, new Date()) });
     progress(`pod ${key} running on ${node} (${ip})`);
   };
 
   nodes.start();
-  pods.start();
-  await Promise.all([nodes.waitForSync(30_000), pods.waitForSync(30_000)]);
+  if (runPods) pods.start();
+  await Promise.all([nodes.waitForSync(30_000), runPods ? pods.waitForSync(30_000) : undefined]);
   // Before anything is handed out: the IPs pods already run with (a restart keeps them).
   for (const p of pods.lister.list(undefined, (p) => ours.has(p.spec?.nodeName) && isSimRunning(p))) {
     podIps.set(objectKey(p), { node: p.spec.nodeName, ip: p.status.podIP });
   }
-  const worker = queue.run(4, sync);
-  for (const n of names) {
+  const worker = runPods ? queue.run(Math.max(1, opts.podWorkers ?? 8), sync) : Promise.resolve();
+  if (runPods) for (const n of names) {
     const node = nodes.lister.get(undefined, n);
     if (node) podsOnNode(node);
   }
@@ -207,23 +242,38 @@ function splitKey(key: string): [string | undefined, string] {
   return i < 0 ? [undefined, key] : [key.slice(0, i), key.slice(i + 1)];
 }
 
-/** Renews (or creates) the node's Lease. */
-async function renewLease(client: ApiClient, name: string, nodeUid: string | undefined): Promise<void> {
+/**
+ * Renews (or creates) the node's Lease: one update from the last Lease this
+ * process wrote (`known`), reading it first only when there is none or that
+ * copy is stale (a conflict).
+ */
+async function renewLease(client: ApiClient, name: string, nodeUid: string | undefined, known: Map<string, KObject>): Promise<void> {
   const now = new Date();
+  const renewed = (cur: KObject): KObject => ({ ...cur, spec: { ...cur.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(now) } });
+  const last = known.get(name);
+  if (last) {
+    try {
+      known.set(name, await client.update<KObject>(LEASES, renewed(last)));
+      return;
+    } catch (e) {
+      known.delete(name);
+      if (!isConflict(e) && !isNotFound(e)) throw e;
+    }
+  }
   try {
     const cur = await client.get<KObject>(LEASES, NODE_LEASE_NAMESPACE, name);
-    await client.update(LEASES, { ...cur, spec: { ...cur.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(now) } });
+    known.set(name, await client.update<KObject>(LEASES, renewed(cur)));
   } catch (e) {
     if (!isNotFound(e)) throw e;
     let uid = nodeUid;
     if (!uid) uid = (await client.get<KObject>('/nodes', undefined, name)).metadata?.uid;
-    await client.create(LEASES, simLeaseObject(name, uid, now));
+    known.set(name, await client.create<KObject>(LEASES, simLeaseObject(name, uid, now)));
   }
 }
 
-/** Posts the node's conditions with a fresh lastHeartbeatTime (transition times kept). */
-async function postNodeStatus(client: ApiClient, name: string): Promise<void> {
-  const cur = await client.get<KObject>('/nodes', undefined, name);
+/** Posts the node's conditions with a fresh lastHeartbeatTime (transition times kept); `cached`: the informer's copy, if any. */
+async function postNodeStatus(client: ApiClient, name: string, cached?: KObject): Promise<void> {
+  const cur = cached ?? (await client.get<KObject>('/nodes', undefined, name));
   const prev = new Map<string, any>((cur.status?.conditions ?? []).map((c: any) => [c.type, c]));
   const now = new Date();
   const conditions = nodeConditions(now).map((c) => {
