@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { type ApiClient, type KObject, isAlreadyExists, isConflict, isNotFound } from '../client/index.js';
 import { logger } from '../util/log.js';
-import { KUBELET_VERSION, NODE_LEASE_NAMESPACE, microTime, nodeConditions, simLeaseObject } from '../sim/model.js';
+import { NODE_LEASE_NAMESPACE, buildNodeObject, leaseObject, microTime } from './node-model.js';
 
 const log = logger('agent/node');
 const LEASES = 'coordination.k8s.io/leases';
@@ -58,33 +58,16 @@ export function machineResources(maxPods: number, dataDir: string): Record<strin
 
 /** The Node object this agent registers. */
 export function nodeObject(f: NodeFacts, resources: Record<string, string>, now: Date): KObject {
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   const machineId = readOr('/etc/machine-id', '');
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
+  return buildNodeObject(
+    {
       name: f.name,
-      labels: {
-        'kubernetes.io/hostname': f.name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': arch,
-        'beta.kubernetes.io/os': 'linux',
-        'beta.kubernetes.io/arch': arch,
-        ...(f.labels ?? {}),
-      },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
-    },
-    spec: {},
-    status: {
-      capacity: { ...resources },
-      allocatable: { ...resources },
-      conditions: nodeConditions(now),
-      addresses: [
-        { type: 'InternalIP', address: f.internalIP },
-        { type: 'Hostname', address: f.name },
-      ],
-      daemonEndpoints: { kubeletEndpoint: { Port: f.kubeletPort } },
+      arch: process.arch === 'x64' ? 'amd64' : process.arch,
+      labels: f.labels,
+      annotations: { 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      resources,
+      internalIP: f.internalIP,
+      kubeletPort: f.kubeletPort,
       nodeInfo: {
         machineID: machineId,
         systemUUID: readOr('/sys/class/dmi/id/product_uuid', machineId),
@@ -92,14 +75,11 @@ export function nodeObject(f: NodeFacts, resources: Record<string, string>, now:
         kernelVersion: os.release(),
         osImage: osImage(),
         containerRuntimeVersion: RUNTIME_VERSION,
-        kubeletVersion: KUBELET_VERSION,
-        kubeProxyVersion: KUBELET_VERSION,
-        operatingSystem: 'linux',
-        architecture: arch,
       },
       images: f.images,
     },
-  };
+    now,
+  );
 }
 
 export interface NodeAgent {
@@ -178,7 +158,7 @@ export async function renewLease(client: ApiClient, name: string, nodeUid: strin
     await client.update(LEASES, { ...cur, spec: { ...cur.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime(now) } });
   } catch (e) {
     if (!isNotFound(e)) throw e;
-    await client.create(LEASES, simLeaseObject(name, nodeUid, now));
+    await client.create(LEASES, leaseObject(name, nodeUid, now));
   }
 }
 

@@ -4,9 +4,9 @@
 import { createHash } from 'node:crypto';
 import { type Cidr4, intToIp, ipToInt, parseCidr } from '../util/cidr.js';
 
-export const KUBELET_VERSION = 'v1.33.0';
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-export const LEASE_DURATION_SECONDS = 40;
+import { buildNodeObject, kubeTime, leaseObject } from '../agent/node-model.js';
+
+export { KUBELET_VERSION, LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, kubeTime, microTime, nodeConditions } from '../agent/node-model.js';
 
 export interface SimNodeShape {
   cpu: string;
@@ -14,9 +14,6 @@ export interface SimNodeShape {
   pods: number;
 }
 
-/** Kubernetes time (seconds) and MicroTime (microseconds). */
-export const kubeTime = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
-export const microTime = (d: Date): string => d.toISOString().replace('Z', '000Z');
 
 // Documentation ranges (RFC 5737), then the first half of the benchmarking
 // range (RFC 2544, 198.18.0.0/15) for large simulated clusters: never routed,
@@ -43,55 +40,18 @@ export function simNodeAddress(index: number): string {
 
 export const MAX_SIM_NODES = ADDRESS_BLOCKS.reduce((s, b) => s + b.last - b.first + 1, 0);
 
-/** The node conditions a healthy kubelet posts, with upstream's reasons and messages. */
-export function nodeConditions(now: Date, transition: string = kubeTime(now)): Array<Record<string, string>> {
-  const hb = kubeTime(now);
-  const c = (type: string, status: string, reason: string, message: string) => ({
-    type,
-    status,
-    lastHeartbeatTime: hb,
-    lastTransitionTime: transition,
-    reason,
-    message,
-  });
-  return [
-    c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-    c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-    c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-    c('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
-  ];
-}
-
 /** The Node a simulated kubelet registers. */
 export function simNodeObject(name: string, index: number, shape: SimNodeShape, now: Date): Record<string, any> {
-  const resources = { cpu: shape.cpu, memory: shape.memory, pods: String(shape.pods), 'ephemeral-storage': '100Gi' };
   const id = createHash('sha256').update(name).digest('hex');
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
+  return buildNodeObject(
+    {
       name,
-      labels: {
-        'kubernetes.io/hostname': name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        'beta.kubernetes.io/os': 'linux',
-        'beta.kubernetes.io/arch': 'amd64',
-        'node.kubernetes.io/instance-type': 'sim',
-        type: 'sim',
-      },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'k8ts.io/simulated': 'true' },
-    },
-    spec: {},
-    status: {
-      capacity: { ...resources },
-      allocatable: { ...resources },
-      conditions: nodeConditions(now),
-      addresses: [
-        { type: 'InternalIP', address: simNodeAddress(index) },
-        { type: 'Hostname', address: name },
-      ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      arch: 'amd64',
+      labels: { 'node.kubernetes.io/instance-type': 'sim', type: 'sim' },
+      annotations: { 'k8ts.io/simulated': 'true' },
+      resources: { cpu: shape.cpu, memory: shape.memory, pods: String(shape.pods), 'ephemeral-storage': '100Gi' },
+      internalIP: simNodeAddress(index),
+      kubeletPort: 10250,
       nodeInfo: {
         machineID: id.slice(0, 32),
         systemUUID: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`,
@@ -99,28 +59,14 @@ export function simNodeObject(name: string, index: number, shape: SimNodeShape, 
         kernelVersion: '6.0.0-sim',
         osImage: 'k8ts simulated node',
         containerRuntimeVersion: 'sim://1.0.0',
-        kubeletVersion: KUBELET_VERSION,
-        kubeProxyVersion: KUBELET_VERSION,
-        operatingSystem: 'linux',
-        architecture: 'amd64',
       },
     },
-  };
+    now,
+  );
 }
 
-/** The node's Lease in kube-node-lease, owned by the node as upstream's kubelet does. */
-export function simLeaseObject(nodeName: string, nodeUid: string | undefined, now: Date): Record<string, any> {
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: {
-      name: nodeName,
-      namespace: NODE_LEASE_NAMESPACE,
-      ...(nodeUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeUid }] } : {}),
-    },
-    spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime(now) },
-  };
-}
+/** The node's Lease in kube-node-lease (the kubelet's). */
+export const simLeaseObject = leaseObject;
 
 /**
  * Pod IPs from a node's pod CIDR, handed out sequentially (after the last one

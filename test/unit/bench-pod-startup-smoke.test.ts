@@ -3,23 +3,20 @@
 // prints well-formed result lines with every expected metric, and leaves no
 // network namespace, pod process, cgroup or temporary directory behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { runBench } from '../helpers/bench.js';
+import { checkResults, needsNetns, netnsNamed, runBench, tmpEntries } from '../helpers/bench.js';
 
 function canRun(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, pods)';
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'needs iproute2 (ip netns)';
+  const netns = needsNetns('network namespaces, pods');
+  if (netns) return netns;
   if (!['/usr/lib/cni/bridge', '/opt/cni/bin/bridge'].some((f) => fs.existsSync(f))) return 'needs the CNI plugins (bridge, host-local)';
   return false;
 }
 
-const benchTmpDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('k8ts-bench-pod-startup-')));
+const benchTmpDirs = () => tmpEntries('k8ts-bench-pod-startup-');
 
 const METRICS = [
   'pod_startup_p50_ms',
@@ -54,32 +51,14 @@ function cgroupsNamed(prefix: string): string[] {
 
 test('bench pod-startup (small) prints well-formed result lines and cleans up', { skip: canRun(), timeout: 200_000 }, async () => {
   const before = benchTmpDirs();
-  const { code, pid, stdout, stderr } = await runBench(['pod-startup'], 170_000);
-  assert.equal(code, 0, `bench exited with ${code}\nstderr:\n${stderr}`);
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  const byMetric = new Map<string, Record<string, unknown>>();
-  for (const line of lines) {
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      assert.fail(`stdout line is not JSON: ${line}`);
-    }
-    assert.equal(r.bench, 'pod-startup', line);
-    assert.equal(typeof r.metric, 'string', line);
-    assert.equal(typeof r.unit, 'string', line);
-    assert.equal(typeof r.value, 'number', line);
-    assert.ok(Number.isFinite(r.value) && (r.value as number) > 0, `value is not a positive number: ${line}`);
-    assert.equal(r.better, 'lower', line);
-    if ('baseline' in r) {
-      assert.equal(typeof r.baseline, 'string', line);
-      assert.equal(typeof r.baseline_value, 'number', line);
-      assert.equal(typeof r.ratio, 'number', line);
-    }
-    assert.ok(!byMetric.has(r.metric as string), `metric printed twice: ${r.metric}`);
-    byMetric.set(r.metric as string, r);
-  }
-  for (const m of METRICS) assert.ok(byMetric.has(m), `missing ${m}; got:\n${lines.join('\n')}`);
+  const outcome = await runBench(['pod-startup'], 170_000);
+  const byMetric = checkResults(outcome, 'pod-startup', {
+    each: (r, line) => {
+      assert.ok(Number.isFinite(r.value) && (r.value as number) > 0, `value is not a positive number: ${line}`);
+      assert.equal(r.better, 'lower', line);
+    },
+    expect: METRICS,
+  });
   for (const m of ['pod_startup_p50_ms', 'pod_startup_p99_ms', 'sandbox_setup_p50_ms', 'sandbox_setup_p99_ms']) assert.equal(byMetric.get(m)!.baseline, 'netns-add+cni-add', m);
   assert.equal(byMetric.get('pod_startup_p99_ms')!.target, 1000);
   assert.equal(byMetric.get('pod_startup_p50_ms')!.pods, 3);
@@ -88,8 +67,8 @@ test('bench pod-startup (small) prints well-formed result lines and cleans up', 
   assert.equal(byMetric.get('rss_running_mib')!.unit, 'MiB');
 
   // Nothing left behind: namespaces (the bench's and its pods'), cgroups, the temporary directory.
-  const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-  assert.ok(!ns.split('\n').some((l) => l.startsWith(`k8ts-bench-pods-${pid}`)), `namespaces of k8ts-bench-pods-${pid} left behind:\n${ns}`);
+  const pid = outcome.pid;
+  assert.deepEqual(netnsNamed(`k8ts-bench-pods-${pid}`), [], `namespaces of k8ts-bench-pods-${pid} left behind`);
   assert.deepEqual(cgroupsNamed(`k8ts-bench-pods-${pid}`), [], 'cgroups left behind');
   assert.deepEqual([...benchTmpDirs()].filter((d) => !before.has(d)), [], 'temporary directories left behind');
 });

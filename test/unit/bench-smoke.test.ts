@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { haveEtcd } from '../helpers/etcd.js';
 
-import { runBench } from '../helpers/bench.js';
+import { type BenchResult, checkResults, runBench } from '../helpers/bench.js';
 
 const METRICS = [
   'create_rate',
@@ -20,36 +20,12 @@ const METRICS = [
 ];
 
 test('bench store (small) prints well-formed result lines for sqlite and etcd', { skip: haveEtcd() ? false : 'etcd is not installed' }, async () => {
-  const { code, stdout, stderr } = await runBench(['store'], 25_000);
-  assert.equal(code, 0, `bench exited with ${code}\nstderr:\n${stderr}`);
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  assert.ok(lines.length > 0, `no result lines; stderr:\n${stderr}`);
-  const seen = new Set<string>();
-  for (const line of lines) {
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      assert.fail(`stdout line is not JSON: ${line}`);
-    }
-    assert.equal(r.bench, 'store', line);
-    assert.equal(typeof r.metric, 'string', line);
-    assert.equal(typeof r.unit, 'string', line);
-    assert.equal(typeof r.value, 'number', line);
-    assert.ok(r.better === 'higher' || r.better === 'lower', line);
-    assert.ok(r.backend === 'sqlite' || r.backend === 'etcd', line);
-    if ('baseline' in r) {
-      assert.equal(typeof r.baseline, 'string', line);
-      assert.equal(typeof r.baseline_value, 'number', line);
-      assert.equal(typeof r.ratio, 'number', line);
-    }
-    if ('target' in r) assert.equal(typeof r.target, 'number', line);
-    seen.add(`${r.backend} ${r.metric}`);
-  }
-  for (const backend of ['sqlite', 'etcd']) {
-    for (const metric of METRICS) assert.ok(seen.has(`${backend} ${metric}`), `missing ${metric} for ${backend}; got:\n${lines.join('\n')}`);
-  }
-  const sqliteCreate = lines.map((l) => JSON.parse(l)).find((r) => r.backend === 'sqlite' && r.metric === 'create_rate');
+  const results = checkResults(await runBench(['store'], 25_000), 'store', {
+    each: (r, line) => assert.ok(r.backend === 'sqlite' || r.backend === 'etcd', line),
+    key: (r: BenchResult) => `${r.backend} ${r.metric}`,
+    expect: ['sqlite', 'etcd'].flatMap((backend) => METRICS.map((metric) => `${backend} ${metric}`)),
+  });
+  const sqliteCreate = results.get('sqlite create_rate')!;
   assert.equal(sqliteCreate.baseline, 'raw-better-sqlite3');
   assert.equal(sqliteCreate.target, 0.5);
 });

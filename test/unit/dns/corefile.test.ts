@@ -4,28 +4,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import '../../../src/dns/index.js';
 import { parseCorefile, CorefileError, parseDuration } from '../../../src/dns/corefile.js';
 import { orderDirectives, registerPlugin } from '../../../src/dns/registry.js';
+import { defaultCorefile } from '../../../src/dns/addon.js';
 
-const KUBEADM = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-`;
+/** kubeadm's default Corefile, as the DNS addon writes it. */
+const KUBEADM = defaultCorefile('cluster.local');
 
 /** Extracts the Corefile of a seed walkthrough (lines after "Corefile:" up to the closing brace). */
 function seedCorefile(prefix: string): string {

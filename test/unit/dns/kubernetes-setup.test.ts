@@ -6,7 +6,7 @@ import { buildIndex } from '../../../src/dns/plugins/kubernetes/dnsindex.js';
 import { lookupPlugin } from '../../../src/dns/registry.js';
 import '../../../src/dns/plugins/kubernetes/index.js';
 import { CLASS, RCODE, TYPE, type Directive, type DnsMessage, type DnsRequest, type PluginContext } from '../../../src/dns/types.js';
-import type { KObject, WatchEvent } from '../../../src/client/rest.js';
+import { FakeClient } from '../../helpers/fake-client.js';
 
 const dir = (args: string[], block: string[][] = []): Directive => ({ name: 'kubernetes', args, block, location: 'Corefile:7' });
 const parse = (args: string[], block: string[][] = [], zones = ['.']) => parseKubernetesDirective(dir(args, block), zones);
@@ -99,54 +99,6 @@ describe('directive parsing', () => {
 });
 
 // ------------------------------------------------------------- wrapper
-
-/** An in-memory stand-in for ApiClient: listAll + watch, as the Informer uses them. */
-class FakeClient {
-  readonly lists = new Map<string, KObject[]>();
-  private watchers = new Map<string, Array<(ev: WatchEvent) => void>>();
-  readonly listed: string[] = [];
-  constructor(objs: Record<string, KObject[]>) {
-    for (const [k, v] of Object.entries(objs)) this.lists.set(k, v);
-  }
-  async listAll(resource: string) {
-    this.listed.push(resource);
-    return { metadata: { resourceVersion: '1' }, items: this.lists.get(resource) ?? [] };
-  }
-  async watch(resource: string) {
-    const queue: WatchEvent[] = [];
-    let wake: (() => void) | undefined;
-    let closed = false;
-    let resolveDone!: (e: Error | undefined) => void;
-    const done = new Promise<Error | undefined>((r) => (resolveDone = r));
-    const push = (ev: WatchEvent) => {
-      queue.push(ev);
-      wake?.();
-    };
-    if (!this.watchers.has(resource)) this.watchers.set(resource, []);
-    this.watchers.get(resource)!.push(push);
-    return {
-      done,
-      close: () => {
-        closed = true;
-        wake?.();
-        resolveDone(undefined);
-      },
-      async *[Symbol.asyncIterator]() {
-        while (!closed) {
-          if (queue.length) {
-            yield queue.shift()!;
-            continue;
-          }
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-        }
-      },
-    };
-  }
-  emit(resource: string, ev: WatchEvent) {
-    for (const w of this.watchers.get(resource) ?? []) w(ev);
-  }
-}
 
 function ctxWith(shared: Map<string, unknown>): PluginContext & { shutdowns: Array<() => unknown> } {
   const shutdowns: Array<() => unknown> = [];

@@ -5,15 +5,14 @@
 // for NodePorts (192.168.77.10) sits on the node namespace's loopback. Nothing leaves these
 // namespaces.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { type Scenario, withNetns } from '../../helpers/netns.js';
+import { withNetns } from '../../helpers/netns.js';
 import { poll } from '../../helpers/poll.js';
 import { IptablesBackend } from '../../../src/proxy/iptables/index.js';
-import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../../../src/proxy/types.js';
+import type { EndpointInfo, ServicePortInfo } from '../../../src/proxy/types.js';
 import { exec } from '../../../src/util/exec.js';
+import { endpoint, servicePort, snapshotOfPairs } from './fixtures.js';
+import { addHttpdPods } from './kernel-pods.js';
 
 const NODE_IP = '192.168.77.10';
 const CLUSTER_IP = '10.96.0.10';
@@ -25,62 +24,18 @@ const B = '10.244.2.2';
 const haveTools = await exec('sh', ['-c', 'command -v iptables-restore && command -v busybox && command -v conntrack'], { allowFailure: true }).then((r) => r.code === 0);
 const skip = process.getuid?.() !== 0 ? 'needs root' : !haveTools ? 'needs iptables-restore, busybox and conntrack' : false;
 
-function svc(name: string, clusterIP: string, over: Partial<ServicePortInfo> = {}): ServicePortInfo {
-  return {
-    key: `default/${name}:http`,
-    namespace: 'default',
-    name,
-    portName: 'http',
-    protocol: 'TCP',
-    clusterIPs: [clusterIP],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...over,
-  };
-}
-const ep = (ip: string): EndpointInfo => ({ ip, port: 80, ready: true, serving: true, terminating: false, nodeName: 'node1', isLocal: true });
-function snap(entries: Array<[ServicePortInfo, EndpointInfo[]]>): ProxySnapshot {
-  return {
-    services: new Map(entries.map(([s]) => [s.key, s])),
-    endpoints: new Map(entries.map(([s, e]) => [s.key, e])),
-    nodeName: 'node1',
-    nodeIPs: [NODE_IP],
-    clusterCidr: '10.244.0.0/16',
-  };
-}
-
-async function addPod(s: Scenario, suffix: string, nodeLink: string, nodeAddr: string, podAddr: string, dir: string): Promise<string> {
-  const ns = s.name(suffix);
-  await exec('ip', ['netns', 'add', ns]);
-  await s.exec('ip', ['link', 'add', nodeLink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-  await s.exec('ip', ['addr', 'add', `${nodeAddr}/24`, 'dev', nodeLink]);
-  await s.exec('ip', ['link', 'set', nodeLink, 'up']);
-  const inPod = (args: string[]) => exec('ip', ['netns', 'exec', ns, ...args]);
-  await inPod(['ip', 'link', 'set', 'lo', 'up']);
-  await inPod(['ip', 'addr', 'add', `${podAddr}/24`, 'dev', 'eth0']);
-  await inPod(['ip', 'link', 'set', 'eth0', 'up']);
-  await inPod(['ip', 'route', 'add', 'default', 'via', nodeAddr]);
-  fs.mkdirSync(path.join(dir, suffix));
-  fs.writeFileSync(path.join(dir, suffix, 'index.html'), `${suffix}\n`);
-  // Through the node namespace into the pod's (ip netns exec switches again).
-  s.spawn('ip', ['netns', 'exec', ns, 'busybox', 'httpd', '-f', '-p', '80', '-h', path.join(dir, suffix)]);
-  return ns;
-}
+const svc = (name: string, clusterIP: string, over: Partial<ServicePortInfo> = {}) => servicePort('default', name, 'http', { clusterIPs: [clusterIP], ...over });
+const ep = (ip: string): EndpointInfo => endpoint(ip, 80, { nodeName: 'node1', isLocal: true });
+const snap = (entries: Array<[ServicePortInfo, EndpointInfo[]]>) => snapshotOfPairs(entries, { nodeName: 'node1', nodeIPs: [NODE_IP], clusterCidr: '10.244.0.0/16' });
 
 test('iptables backend on the kernel', { skip, timeout: 120_000 }, async () => {
   await withNetns(async (s) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-ipt-'));
-    s.onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-    await s.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await s.exec('ip', ['addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
-    const podA = await addPod(s, 'pa', 'va', '10.244.1.1', A, dir);
-    await addPod(s, 'pb', 'vb', '10.244.2.1', B, dir);
+    const pods = await addHttpdPods(s, [
+      { name: 'pa', hostLink: 'va', gateway: '10.244.1.1', podIP: A },
+      { name: 'pb', hostLink: 'vb', gateway: '10.244.2.1', podIP: B },
+    ]);
+    const podA = pods.pa!;
     // Any route for the service range will do: OUTPUT's DNAT reroutes.
     await s.exec('ip', ['route', 'add', '10.96.0.0/12', 'dev', 'va']);
 

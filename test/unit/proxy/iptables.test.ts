@@ -13,9 +13,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IptablesBackend, JUMP_RULES, base32, endpointChain, probability, renderRestore, serviceChain, servicePortNameString } from '../../../src/proxy/iptables/index.js';
-import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../../../src/proxy/types.js';
+import type { EndpointInfo, ServicePortInfo } from '../../../src/proxy/types.js';
 import { recordCommands } from '../../../src/util/exec.js';
 import { setLogSink } from '../../../src/util/log.js';
+import { endpoint as ep, servicePort, snapshotOfPairs } from './fixtures.js';
 
 const SVC1 = 'KUBE-SVC-XPGD46QRK7WJZT7O'; // ns1/svc1:p80 tcp
 const SEP1 = 'KUBE-SEP-SXIVWICOYRO3J4NJ'; // ns1/svc1:p80 tcp 10.180.0.1:80
@@ -26,37 +27,8 @@ const SEP2_REMOTE = 'KUBE-SEP-YDJMLMWEN3VRAOCU'; // ns2/svc2:p80 tcp 10.180.1.4:
 const SVC3 = 'KUBE-SVC-VPTTR3NBFDP2YVL2'; // ns3/svc3 (unnamed port) udp
 const SEP3 = 'KUBE-SEP-5EMHL5MUPPLQZSCG'; // ns3/svc3 udp 10.180.0.5:53
 
-function svc(ns: string, name: string, portName: string, over: Partial<ServicePortInfo> = {}): ServicePortInfo {
-  return {
-    key: `${ns}/${name}:${portName}`,
-    namespace: ns,
-    name,
-    portName,
-    protocol: 'TCP',
-    clusterIPs: ['172.30.0.41'],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...over,
-  };
-}
-function ep(ip: string, port = 80, over: Partial<EndpointInfo> = {}): EndpointInfo {
-  return { ip, port, ready: true, serving: true, terminating: false, isLocal: false, ...over };
-}
-function snap(entries: Array<[ServicePortInfo, EndpointInfo[]]>): ProxySnapshot {
-  return {
-    services: new Map(entries.map(([s]) => [s.key, s])),
-    endpoints: new Map(entries.map(([s, e]) => [s.key, e])),
-    nodeName: 'node1',
-    nodeIPs: ['192.168.0.2'],
-    clusterCidr: '10.180.0.0/16',
-  };
-}
+const svc = (ns: string, name: string, portName: string, over: Partial<ServicePortInfo> = {}) => servicePort(ns, name, portName, { clusterIPs: ['172.30.0.41'], ...over });
+const snap = (entries: Array<[ServicePortInfo, EndpointInfo[]]>) => snapshotOfPairs(entries, { nodeName: 'node1', nodeIPs: ['192.168.0.2'], clusterCidr: '10.180.0.0/16' });
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 /** As upstream's checkIPTablesRuleJumps: every jump target and filled chain is declared; no declared chain unused. */

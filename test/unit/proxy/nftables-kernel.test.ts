@@ -3,14 +3,13 @@
 // it on point-to-point veths (/32 routes, so all pod traffic is routed through
 // the node and its conntrack), each serving its own name with busybox httpd.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { NftablesProxier, nftVersion } from '../../../src/proxy/nftables/proxier.js';
-import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../../../src/proxy/types.js';
+import type { EndpointInfo, ServicePortInfo } from '../../../src/proxy/types.js';
 import { type ExecOptions, type ExecResult, exec } from '../../../src/util/exec.js';
 import { type Scenario, withNetns } from '../../helpers/netns.js';
+import { endpoint, servicePort, snapshotOfPairs } from './fixtures.js';
+import { addHttpdPods } from './kernel-pods.js';
 
 const TABLE = 'kptest';
 const NODE_IP = '192.168.77.1';
@@ -27,41 +26,18 @@ async function skipReason(): Promise<string | undefined> {
   return undefined;
 }
 
-function svc(name: string, clusterIP: string, o: Partial<ServicePortInfo> = {}): ServicePortInfo {
-  return {
-    key: `ns1/${name}:http`,
-    namespace: 'ns1',
-    name,
-    portName: 'http',
-    protocol: 'TCP',
-    clusterIPs: [clusterIP],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...o,
-  };
-}
-
-const ep = (pod: PodName): EndpointInfo => ({ ip: POD[pod], port: 80, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'node-a' });
-
-function snapshot(entries: Array<[ServicePortInfo, EndpointInfo[]]>): ProxySnapshot {
-  return {
-    services: new Map(entries.map(([s]) => [s.key, s])),
-    endpoints: new Map(entries.map(([s, e]) => [s.key, e])),
-    nodeName: 'node-a',
-    nodeIPs: [NODE_IP],
-    clusterCidr: '10.244.0.0/16',
-  };
-}
+const svc = (name: string, clusterIP: string, o: Partial<ServicePortInfo> = {}) => servicePort('ns1', name, 'http', { clusterIPs: [clusterIP], ...o });
+const ep = (pod: PodName): EndpointInfo => endpoint(POD[pod], 80, { isLocal: true, nodeName: 'node-a' });
+const snapshot = (entries: Array<[ServicePortInfo, EndpointInfo[]]>) => snapshotOfPairs(entries, { nodeName: 'node-a', nodeIPs: [NODE_IP], clusterCidr: '10.244.0.0/16' });
 
 /** Node and pods: veth pairs, /32 routes, httpd in each pod. */
 async function setUp(s: Scenario): Promise<Record<PodName, string>> {
-  await s.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  let i = 0;
+  const names = await addHttpdPods(
+    s,
+    (Object.keys(POD) as PodName[]).map((pod) => ({ name: pod, hostLink: `hv${++i}`, gateway: GW, podIP: POD[pod] })),
+    { pointToPoint: true },
+  );
   // The node's own interface (a veth pair kept inside the node namespace).
   await s.exec('ip', ['link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'node0p']);
   await s.exec('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'node0']);
@@ -69,42 +45,7 @@ async function setUp(s: Scenario): Promise<Record<PodName, string>> {
   await s.exec('ip', ['link', 'set', 'node0', 'up']);
   // Cluster IPs need a route on the node (in a cluster, its default route).
   await s.exec('ip', ['route', 'add', '172.30.0.0/16', 'dev', 'node0']);
-  const names = {} as Record<PodName, string>;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-nft-'));
-  s.onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  let i = 0;
-  for (const pod of Object.keys(POD) as PodName[]) {
-    const ns = s.name(pod);
-    names[pod] = ns;
-    const host = `hv${++i}`;
-    await exec('ip', ['netns', 'add', ns]);
-    await s.exec('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    await s.exec('ip', ['addr', 'add', `${GW}/32`, 'dev', host]);
-    await s.exec('ip', ['link', 'set', host, 'up']);
-    await s.exec('ip', ['route', 'add', `${POD[pod]}/32`, 'dev', host]);
-    const inPod = (args: string[]) => exec('ip', ['netns', 'exec', ns, ...args]);
-    await inPod(['ip', 'link', 'set', 'lo', 'up']);
-    await inPod(['ip', 'addr', 'add', `${POD[pod]}/32`, 'dev', 'eth0']);
-    await inPod(['ip', 'link', 'set', 'eth0', 'up']);
-    await inPod(['ip', 'route', 'add', GW, 'dev', 'eth0']);
-    await inPod(['ip', 'route', 'add', 'default', 'via', GW, 'dev', 'eth0']);
-    const www = path.join(dir, pod);
-    fs.mkdirSync(www);
-    fs.writeFileSync(path.join(www, 'index.html'), pod);
-    // Started through the scenario, so it is ended (by process group) at cleanup.
-    s.spawn('ip', ['netns', 'exec', ns, 'busybox', 'httpd', '-f', '-p', '80', '-h', www]);
-  }
-  // Wait for both servers (reached directly, no service involved).
-  for (const pod of Object.keys(POD) as PodName[]) {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const r = await s.exec('busybox', ['wget', '-qO-', `http://${POD[pod]}/`], { allowFailure: true, timeoutMs: 5000 });
-      if (r.code === 0 && r.stdout.trim() === pod) break;
-      if (Date.now() > deadline) throw new Error(`${pod}'s httpd does not answer: code ${r.code} out ${JSON.stringify(r.stdout)} err ${r.stderr}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  return names;
+  return names as Record<PodName, string>;
 }
 
 type Get = (url: string) => Promise<{ ok: boolean; body: string; err: string; ms: number }>;

@@ -7,45 +7,15 @@ import { computeSync } from '../../../src/proxy/nftables/ruleset.js';
 import { hashAndTruncate, servicePortChainNameBase, servicePortEndpointChainNameBase } from '../../../src/proxy/nftables/names.js';
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../../../src/proxy/types.js';
 import { recordCommands } from '../../../src/util/exec.js';
+import { endpoint, servicePort, snapshotOfPairs } from './fixtures.js';
 
 const T = 'kptest';
 const opts = { table: T };
 
-function svc(name: string, o: Partial<ServicePortInfo> = {}): ServicePortInfo {
-  const portName = o.portName ?? 'p80';
-  return {
-    key: `ns1/${name}:${portName}`,
-    namespace: 'ns1',
-    name,
-    portName,
-    protocol: 'TCP',
-    clusterIPs: ['172.30.0.41'],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...o,
-  };
-}
-
-function ep(ip: string, o: Partial<EndpointInfo> = {}): EndpointInfo {
-  return { ip, port: 80, ready: true, serving: true, terminating: false, isLocal: false, ...o };
-}
-
-function snap(entries: Array<[ServicePortInfo, EndpointInfo[]]>, o: Partial<ProxySnapshot> = {}): ProxySnapshot {
-  return {
-    services: new Map(entries.map(([s]) => [s.key, s])),
-    endpoints: new Map(entries.map(([s, e]) => [s.key, e])),
-    nodeName: 'node-a',
-    nodeIPs: ['192.168.0.2'],
-    clusterCidr: '10.0.0.0/8',
-    ...o,
-  };
-}
+const svc = (name: string, o: Partial<ServicePortInfo> = {}) => servicePort('ns1', name, o.portName ?? 'p80', { clusterIPs: ['172.30.0.41'], ...o });
+const ep = (ip: string, o: Partial<EndpointInfo> = {}) => endpoint(ip, 80, o);
+const snap = (entries: Array<[ServicePortInfo, EndpointInfo[]]>, o: Partial<ProxySnapshot> = {}) =>
+  snapshotOfPairs(entries, { nodeName: 'node-a', nodeIPs: ['192.168.0.2'], clusterCidr: '10.0.0.0/8' }, o);
 
 const lines = (script: string) => script.split('\n').filter(Boolean);
 /** The lines of a script that mention a string. */

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChangeTracker, endpointsForServicePort, servicePortsFromService } from '../../../src/proxy/tracker.js';
-import type { ApiClient, KObject, WatchEvent } from '../../../src/client/rest.js';
-import { resolveResource } from '../../../src/client/rest.js';
+import type { ApiClient } from '../../../src/client/rest.js';
 import { startProxier } from '../../../src/proxy/proxier.js';
 import type { ProxyBackend, ProxySnapshot, SyncResult } from '../../../src/proxy/types.js';
 import { setLogSink } from '../../../src/util/log.js';
+import { FakeClient } from '../../helpers/fake-client.js';
 
 const service = (name: string, spec: Record<string, unknown>, status?: unknown) => ({
   apiVersion: 'v1',
@@ -178,49 +178,6 @@ describe('ChangeTracker', () => {
 
 // --- the proxy runner, against a fake API client (list + a controllable watch) ---
 
-
-class FakeClient {
-  objects = new Map<string, KObject[]>();
-  private feeds = new Map<string, Array<(e: WatchEvent) => void>>();
-  private rv = 10;
-  async listAll(resource: string) {
-    const plural = resolveResource(resource).plural;
-    return { metadata: { resourceVersion: String(this.rv) }, items: this.objects.get(plural) ?? [] };
-  }
-  async watch(resource: string) {
-    const plural = resolveResource(resource).plural;
-    const queue: WatchEvent[] = [];
-    let wake: (() => void) | undefined;
-    let closed = false;
-    let resolveDone!: (e: Error | undefined) => void;
-    const done = new Promise<Error | undefined>((r) => (resolveDone = r));
-    const push = (e: WatchEvent) => {
-      queue.push(e);
-      wake?.();
-    };
-    if (!this.feeds.has(plural)) this.feeds.set(plural, []);
-    this.feeds.get(plural)!.push(push);
-    return {
-      done,
-      close: () => {
-        closed = true;
-        wake?.();
-        resolveDone(undefined);
-      },
-      async *[Symbol.asyncIterator]() {
-        while (!closed) {
-          if (queue.length) yield queue.shift()!;
-          else await new Promise<void>((r) => (wake = r));
-        }
-      },
-    };
-  }
-  emit(plural: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KObject) {
-    object.metadata!.resourceVersion = String(++this.rv);
-    for (const f of this.feeds.get(plural) ?? []) f({ type, object });
-  }
-}
-
 class FakeBackend implements ProxyBackend {
   readonly name = 'userspace' as const;
   syncs: Array<{ at: number; snapshot: ProxySnapshot; changed?: Set<string> }> = [];
@@ -251,7 +208,7 @@ describe('startProxier', () => {
   it('syncs on start (full), coalesces events, rate-limits by minSyncPeriod, exposes metrics', async () => {
     const logs: string[] = [];
     const prev = setLogSink((l) => logs.push(l));
-    const client = new FakeClient();
+    const client = new FakeClient({}, 10);
     client.objects.set('services', [service('a', {})]);
     client.objects.set('endpointslices', [slice('a-1', 'a', [{ addresses: ['10.244.1.5'], nodeName: 'n1' }])]);
     const backend = new FakeBackend();
@@ -263,9 +220,9 @@ describe('startProxier', () => {
       assert.equal(backend.syncs[0].snapshot.nodeName, 'n1');
 
       // A burst of events: one sync, no sooner than minSyncPeriod after the last.
-      client.emit('services', 'ADDED', service('b', { clusterIP: '10.96.0.11', clusterIPs: ['10.96.0.11'] }));
-      client.emit('endpointslices', 'ADDED', slice('b-1', 'b', [{ addresses: ['10.244.2.1'] }], undefined, { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 2000).toISOString() }));
-      client.emit('endpointslices', 'MODIFIED', slice('a-1', 'a', [{ addresses: ['10.244.1.5'] }, { addresses: ['10.244.1.6'] }]));
+      client.send('services', 'ADDED', service('b', { clusterIP: '10.96.0.11', clusterIPs: ['10.96.0.11'] }));
+      client.send('endpointslices', 'ADDED', slice('b-1', 'b', [{ addresses: ['10.244.2.1'] }], undefined, { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 2000).toISOString() }));
+      client.send('endpointslices', 'MODIFIED', slice('a-1', 'a', [{ addresses: ['10.244.1.5'] }, { addresses: ['10.244.1.6'] }]));
       await waitFor(() => backend.syncs.length === 2, 'second sync');
       await new Promise((r) => setTimeout(r, 400));
       assert.equal(backend.syncs.length, 2, 'the burst was coalesced');
@@ -275,7 +232,7 @@ describe('startProxier', () => {
 
       // A failed sync: the next one is full.
       backend.failNext = true;
-      client.emit('services', 'DELETED', service('b', {}));
+      client.send('services', 'DELETED', service('b', {}));
       await waitFor(() => backend.syncs.length === 4, 'failed sync then retry', 3000);
       assert.deepEqual([...backend.syncs[2].changed!], ['ns1/b:http']);
       assert.equal(backend.syncs[3].changed, undefined, 'retry after failure is full');
@@ -303,7 +260,7 @@ describe('startProxier', () => {
 
   it('runs a full resync every syncPeriod', async () => {
     const prev = setLogSink(() => {});
-    const client = new FakeClient();
+    const client = new FakeClient({}, 10);
     const backend = new FakeBackend();
     const p = await startProxier({ client: client as unknown as ApiClient, nodeName: 'n1', nodeIPs: [], clusterCidr: '', backend, minSyncPeriodMs: 10, syncPeriodMs: 150 });
     try {

@@ -18,6 +18,7 @@ import { sourceHashBucket } from '../../../src/proxy/userspace/scheduler.js';
 import { exec } from '../../../src/util/exec.js';
 import { type Scenario, withNetns } from '../../helpers/netns.js';
 import { poll } from '../../helpers/poll.js';
+import { endpoint, servicePort } from './fixtures.js';
 
 const skip = process.getuid?.() !== 0 || !existsSync('/usr/bin/busybox') || !existsSync('/usr/bin/curl') ? 'needs root, busybox and curl' : false;
 
@@ -60,36 +61,10 @@ type Pod = keyof typeof POD_IPS;
 const NODE_IP = '192.168.50.1';
 const EXT_IP = '192.168.50.2';
 
-const ep = (pod: Pod, port: number, more: Partial<EndpointInfo> = {}): EndpointInfo => ({
-  ip: POD_IPS[pod],
-  port,
-  ready: true,
-  serving: true,
-  terminating: false,
-  isLocal: pod === 'p1',
-  nodeName: pod === 'p1' ? 'node-a' : 'node-b',
-  ...more,
-});
+const ep = (pod: Pod, port: number, more: Partial<EndpointInfo> = {}): EndpointInfo =>
+  endpoint(POD_IPS[pod], port, { isLocal: pod === 'p1', nodeName: pod === 'p1' ? 'node-a' : 'node-b', ...more });
 
-function svc(name: string, more: Partial<ServicePortInfo>): ServicePortInfo {
-  return {
-    key: `default/${name}:`,
-    namespace: 'default',
-    name,
-    portName: '',
-    protocol: 'TCP',
-    clusterIPs: [],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...more,
-  };
-}
+const svc = (name: string, more: Partial<ServicePortInfo>) => servicePort('default', name, '', more);
 
 const snapshot = (services: ServicePortInfo[], endpoints: Record<string, EndpointInfo[]>) => ({
   services,

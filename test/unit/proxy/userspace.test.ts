@@ -3,7 +3,7 @@
 // table, and the IPVS check's explanation.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../../../src/proxy/types.js';
+import type { EndpointInfo, ServicePortInfo } from '../../../src/proxy/types.js';
 import { renderRules } from '../../../src/proxy/userspace/backend.js';
 import { desiredState, diffAddresses, diffListeners, routeEndpoints } from '../../../src/proxy/userspace/desired.js';
 import { ipvsAvailable } from '../../../src/proxy/userspace/ipvs.js';
@@ -19,38 +19,11 @@ import {
   newScheduler,
   sourceHashBucket,
 } from '../../../src/proxy/userspace/scheduler.js';
+import { endpoint as ep, servicePort, snapshotOf } from './fixtures.js';
 
-const ep = (ip: string, port = 80, more: Partial<EndpointInfo> = {}): EndpointInfo => ({ ip, port, ready: true, serving: true, terminating: false, isLocal: false, ...more });
-
-function svc(name: string, more: Partial<ServicePortInfo> = {}): ServicePortInfo {
-  return {
-    key: `default/${name}:http`,
-    namespace: 'default',
-    name,
-    portName: 'http',
-    protocol: 'TCP',
-    clusterIPs: [],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    ...more,
-  };
-}
-
-function snapshot(services: ServicePortInfo[], endpoints: Record<string, EndpointInfo[]> = {}, nodeIPs: string[] = []): ProxySnapshot {
-  return {
-    services: new Map(services.map((s) => [s.key, s])),
-    endpoints: new Map(Object.entries(endpoints)),
-    nodeName: 'n1',
-    nodeIPs,
-    clusterCidr: '10.244.0.0/16',
-  };
-}
+const svc = (name: string, more: Partial<ServicePortInfo> = {}) => servicePort('default', name, 'http', more);
+const snapshot = (services: ServicePortInfo[], endpoints: Record<string, EndpointInfo[]> = {}, nodeIPs: string[] = []) =>
+  snapshotOf(services, endpoints, { nodeName: 'n1', nodeIPs, clusterCidr: '10.244.0.0/16' });
 
 const eps3 = [ep('10.244.1.1'), ep('10.244.1.2'), ep('10.244.1.3')];
 
