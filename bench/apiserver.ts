@@ -27,7 +27,7 @@
 // this bench creates (k8ts-bench-api-<pid>) and removes; they talk over its
 // loopback only. Cleanup (in finally, and on SIGINT/SIGTERM) ends only the
 // processes this bench started, by PID, deletes the namespace and the temp dir.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,9 @@ import { fileURLToPath } from 'node:url';
 import { openStore, parseDatastoreEndpoint } from '../src/storage/index.js';
 import { exec } from '../src/util/exec.js';
 import { configMapBody, type LoadArgs, type LoadResult } from './_apiserver-load.js';
+import { serverRssMiB } from '../test/helpers/host.js';
 import { type BenchOptions, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
+import { exitError, inNetns, jsonChild, stopAll, stopProcess, sweepOrphanNetns, tail } from './procs.js';
 
 const BENCH = 'apiserver';
 const NETNS_PREFIX = 'k8ts-bench-api-';
@@ -108,90 +110,8 @@ const SMALL: Sizes = {
 
 // ---------------------------------------------------------------- processes
 
-const started = new Set<ChildProcess>();
-
-function alive(p: ChildProcess): boolean {
-  return p.exitCode === null && p.signalCode === null;
-}
-
-/** Ends one process we started, by its PID: SIGTERM, then SIGKILL after 5 s. */
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.pid === undefined || !alive(p)) {
-    started.delete(p);
-    return;
-  }
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => {
-    if (alive(p)) p.kill('SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(t);
-  started.delete(p);
-}
-
-function inNetns(ns: string, args: string[], stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
-  // `ip netns exec` enters the namespace and execs the command, so the child's PID is the command's.
-  const p = spawn('ip', ['netns', 'exec', ns, ...args], { stdio, cwd: root });
-  p.on('error', () => {});
-  started.add(p);
-  return p;
-}
-
-/** Why a process ended, as an error (for races against the thing we wait for). */
-function exitError(p: ChildProcess, what: string, detail: () => string = () => ''): Promise<never> {
-  return new Promise((_, reject) => {
-    p.once('exit', (code, signal) => reject(new Error(`${what} exited (code ${code}, signal ${signal})${detail()}`)));
-    p.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
-  });
-}
-
-/**
- * Runs the load generator in the namespace; resolves with its last stdout line
- * as JSON. `onLine` sees every line as it arrives.
- */
-function loadgen<T>(ns: string, mode: string, args: unknown, timeoutMs: number, onLine?: (line: unknown) => void): { proc: ChildProcess; result: Promise<T> } {
-  const proc = inNetns(ns, [process.execPath, LOADGEN, mode, JSON.stringify(args)], ['ignore', 'pipe', 'inherit']);
-  const result = new Promise<T>((resolve, reject) => {
-    let buf = '';
-    let last: unknown;
-    let badLine: string | undefined;
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => {
-      buf += s;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        try {
-          last = JSON.parse(line);
-        } catch {
-          badLine ??= line;
-          continue;
-        }
-        onLine?.(last);
-      }
-    });
-    const timer = setTimeout(() => {
-      reject(new Error(`load generator (${mode}) did not finish within ${timeoutMs} ms`));
-      void stop(proc);
-    }, timeoutMs);
-    proc.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      started.delete(proc);
-      if (code !== 0) reject(new Error(`load generator (${mode}) exited with ${code}`));
-      else if (badLine !== undefined) reject(new Error(`load generator (${mode}) printed a non-JSON line: ${badLine}`));
-      else if (last === undefined) reject(new Error(`load generator (${mode}) printed nothing`));
-      else resolve(last as T);
-    });
-  });
-  return { proc, result };
-}
+const loadgen = <T>(ns: string, mode: string, args: unknown, timeoutMs: number, onLine?: (line: unknown) => void) =>
+  jsonChild<T>(ns, LOADGEN, mode, args, timeoutMs, { onLine, cwd: root });
 
 // ---------------------------------------------------------------- server
 
@@ -201,14 +121,6 @@ interface Server {
   readyMs: number;
 }
 
-function tail(file: string, bytes = 4000): string {
-  try {
-    const s = fs.readFileSync(file, 'utf8');
-    return s.slice(-bytes);
-  } catch {
-    return '';
-  }
-}
 
 /**
  * Starts a readyz poller in the namespace, then the server; returns once
@@ -232,7 +144,7 @@ async function startServer(ns: string, dataDir: string, logFile: string): Promis
   const fd = fs.openSync(logFile, 'a');
   const args = [process.execPath, K8TS, 'server', '--disable-agent', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(PORT)];
   const t0 = performance.timeOrigin + performance.now();
-  const proc = inNetns(ns, args, ['ignore', fd, fd]);
+  const proc = inNetns(ns, args, ['ignore', fd, fd], { cwd: root });
   fs.closeSync(fd);
   const died = exitError(proc, 'k8ts server', () => `\nits log ends:\n${tail(logFile)}`);
   died.catch(() => {});
@@ -242,21 +154,11 @@ async function startServer(ns: string, dataDir: string, logFile: string): Promis
     log(BENCH, `server ready after ${(readyAt - t0).toFixed(0)} ms (${polls} polls)`);
     return { proc, pid: proc.pid, readyMs: readyAt - t0 };
   } catch (err) {
-    await stop(poller.proc);
+    await stopProcess(poller.proc);
     throw err;
   }
 }
 
-/** VmRSS of the server process, in MiB (checking that the PID is the server, not `ip`). */
-function rssMiB(pid: number): number {
-  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  if (!cmdline.includes('server') || !cmdline.some((a) => a.endsWith('k8ts'))) {
-    throw new Error(`PID ${pid} is not the k8ts server: ${cmdline.join(' ')}`);
-  }
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for PID ${pid}`);
-  return Number(m[1]) / 1024;
-}
 
 // ---------------------------------------------------------------- baseline
 
@@ -278,33 +180,8 @@ async function storeBaseline(dir: string, sizes: Sizes): Promise<number> {
 
 // ---------------------------------------------------------------- namespace
 
-async function netnsList(): Promise<string[]> {
-  const r = await exec('ip', ['netns', 'list'], { allowFailure: true });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split(' ')[0])
-    .filter(Boolean);
-}
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** Removes namespaces that earlier runs of this bench left behind when they died. */
-async function sweepOrphans(): Promise<void> {
-  for (const ns of await netnsList()) {
-    const m = ns.startsWith(NETNS_PREFIX) ? /^(\d+)$/.exec(ns.slice(NETNS_PREFIX.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-      log(BENCH, `removing namespace ${ns} left by an earlier run`);
-      await exec('ip', ['netns', 'del', ns], { allowFailure: true });
-    }
-  }
-}
 
 // ---------------------------------------------------------------- reporting
 
@@ -376,7 +253,7 @@ function emitRest(r: LoadResult): void {
 
 export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promise<void> {
   const sizes = opts.small ? SMALL : FULL;
-  await sweepOrphans();
+  await sweepOrphanNetns(BENCH, NETNS_PREFIX, async (ns) => void (await exec('ip', ['netns', 'del', ns], { allowFailure: true })));
   const ns = `${NETNS_PREFIX}${process.pid}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-bench-apiserver-'));
   const dataDir = path.join(tmp, 'data');
@@ -388,7 +265,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await Promise.all([...started].map(stop));
+      await stopAll();
       if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
       fs.rmSync(tmp, { recursive: true, force: true });
     })());
@@ -406,7 +283,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     let server = await startServer(ns, dataDir, logFile);
     const readyMs = server.readyMs;
     await sleep(sizes.settleMs);
-    const rssIdle = rssMiB(server.pid);
+    const rssIdle = serverRssMiB(server.pid);
     log(BENCH, `idle RSS ${rssIdle.toFixed(1)} MiB`);
 
     const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
@@ -425,7 +302,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     }
     const objects = r.configmaps + missing;
     await sleep(sizes.settleMs);
-    const rssLoaded = rssMiB(server.pid);
+    const rssLoaded = serverRssMiB(server.pid);
     log(BENCH, `RSS with ${objects} ConfigMaps: ${rssLoaded.toFixed(1)} MiB`);
 
     emit({ bench: BENCH, metric: 'rss_idle_mib', backend: 'sqlite', unit: 'MiB', value: rssIdle, target: 100, better: 'lower' });
@@ -433,7 +310,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     emit({ bench: BENCH, metric: 'readyz_ms', backend: 'sqlite', unit: 'ms', value: readyMs, target: 2000, better: 'lower', extra: { data_dir: 'fresh' } });
 
     log(BENCH, 'restarting the server');
-    await stop(server.proc);
+    await stopProcess(server.proc);
     try {
       server = await startServer(ns, dataDir, logFile);
     } catch (err) {

@@ -30,14 +30,16 @@
 // generator (bench/_control-plane-load.ts) run inside a network namespace this
 // bench creates (k8ts-bench-cp-<pid>) and removes; they talk over its loopback
 // only. Cleanup ends only the processes this bench started, by PID.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../src/util/exec.js';
 import type { SchedArgs, SchedResult, WorkloadArgs, WorkloadResult } from './_control-plane-load.js';
+import { serverRssMiB } from '../test/helpers/host.js';
 import { type BenchOptions, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
+import { exitError, inNetns, jsonChild, stopAll, stopProcess, sweepOrphanNetns, tail } from './procs.js';
 
 const BENCH = 'control-plane';
 const NETNS_PREFIX = 'k8ts-bench-cp-';
@@ -113,73 +115,6 @@ const SMALL: Sizes = {
 
 // ---------------------------------------------------------------- processes
 
-const started = new Set<ChildProcess>();
-
-const alive = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
-
-/** Ends one process we started, by its PID: SIGTERM, then SIGKILL after 5 s. */
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.pid === undefined || !alive(p)) {
-    started.delete(p);
-    return;
-  }
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => {
-    if (alive(p)) p.kill('SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(t);
-  started.delete(p);
-}
-
-function inNetns(ns: string, args: string[], stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
-  // `ip netns exec` execs the command, so the child's PID is the command's.
-  const p = spawn('ip', ['netns', 'exec', ns, ...args], { stdio, cwd: root });
-  p.on('error', () => {});
-  started.add(p);
-  return p;
-}
-
-function exitError(p: ChildProcess, what: string, detail: () => string = () => ''): Promise<never> {
-  return new Promise((_, reject) => {
-    p.once('exit', (code, signal) => reject(new Error(`${what} exited (code ${code}, signal ${signal})${detail()}`)));
-    p.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
-  });
-}
-
-/** Runs the load generator in the namespace; resolves with its stdout's last line as JSON. */
-function loadgen<T>(ns: string, mode: string, args: unknown, timeoutMs: number): Promise<T> {
-  const proc = inNetns(ns, [process.execPath, LOADGEN, mode, JSON.stringify(args)], ['ignore', 'pipe', 'inherit']);
-  return new Promise<T>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => (out += s));
-    const timer = setTimeout(() => {
-      reject(new Error(`load generator (${mode}) did not finish within ${timeoutMs} ms`));
-      void stop(proc);
-    }, timeoutMs);
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      started.delete(proc);
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`load generator (${mode}) exited with ${code}`));
-      try {
-        resolve(JSON.parse(last) as T);
-      } catch {
-        reject(new Error(`load generator (${mode}) printed no JSON result: ${last}`));
-      }
-    });
-  });
-}
-
-function tail(file: string, bytes = 4000): string {
-  try {
-    return fs.readFileSync(file, 'utf8').slice(-bytes);
-  } catch {
-    return '';
-  }
-}
 
 interface Server {
   proc: ChildProcess;
@@ -188,6 +123,8 @@ interface Server {
   died: Promise<never>;
   logFile: string;
 }
+
+const loadgen = <T>(ns: string, mode: string, args: unknown, timeoutMs: number): Promise<T> => jsonChild<T>(ns, LOADGEN, mode, args, timeoutMs, { cwd: root }).result;
 
 async function startServer(ns: string, dir: string, extraArgs: string[] = []): Promise<Server> {
   const dataDir = path.join(dir, 'data');
@@ -198,7 +135,7 @@ async function startServer(ns: string, dir: string, extraArgs: string[] = []): P
   // K8TS_BENCH_CP_PROFILE=<dir>: CPU profiles of the servers (for development runs).
   const prof = process.env.K8TS_BENCH_CP_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.K8TS_BENCH_CP_PROFILE}`] : [];
   const args = [process.execPath, ...prof, K8TS, 'server', '--disable-agent', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(PORT), '--cluster-cidr', CLUSTER_CIDR, ...extraArgs];
-  const proc = inNetns(ns, args, ['ignore', fd, fd]);
+  const proc = inNetns(ns, args, ['ignore', fd, fd], { cwd: root });
   fs.closeSync(fd);
   const died = exitError(proc, 'k8ts server', () => `\nits log ends:\n${tail(logFile)}`);
   died.catch(() => {});
@@ -207,42 +144,9 @@ async function startServer(ns: string, dir: string, extraArgs: string[] = []): P
   return { proc, pid: proc.pid, kubeconfig, died, logFile };
 }
 
-/** VmRSS of the server process, in MiB (checking that the PID is the server, not `ip`). */
-function rssMiB(pid: number): number {
-  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  if (!cmdline.includes('server') || !cmdline.some((a) => a.endsWith('k8ts'))) throw new Error(`PID ${pid} is not the k8ts server: ${cmdline.join(' ')}`);
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for PID ${pid}`);
-  return Number(m[1]) / 1024;
-}
 
-async function netnsList(): Promise<string[]> {
-  const r = await exec('ip', ['netns', 'list'], { allowFailure: true });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split(' ')[0])
-    .filter(Boolean);
-}
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** Removes namespaces that earlier runs of this bench left behind when they died. */
-async function sweepOrphans(): Promise<void> {
-  for (const ns of await netnsList()) {
-    const m = ns.startsWith(NETNS_PREFIX) ? /^(\d+)$/.exec(ns.slice(NETNS_PREFIX.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-      log(BENCH, `removing namespace ${ns} left by an earlier run`);
-      await exec('ip', ['netns', 'del', ns], { allowFailure: true });
-    }
-  }
-}
 
 function kubectlPath(): string {
   const found = execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();
@@ -332,14 +236,14 @@ function emitWorkload(r: WorkloadResult): void {
 export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promise<void> {
   // K8TS_BENCH_CP_SIZES='{"pods":2000,...}' overrides sizes (for development runs).
   const sizes: Sizes = { ...(opts.small ? SMALL : FULL), ...JSON.parse(process.env.K8TS_BENCH_CP_SIZES || '{}') };
-  await sweepOrphans();
+  await sweepOrphanNetns(BENCH, NETNS_PREFIX, async (ns) => void (await exec('ip', ['netns', 'del', ns], { allowFailure: true })));
   const ns = `${NETNS_PREFIX}${process.pid}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-bench-control-plane-'));
   let nsAdded = false;
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await Promise.all([...started].map(stop));
+      await stopAll();
       if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
       fs.rmSync(tmp, { recursive: true, force: true });
     })());
@@ -355,7 +259,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
       log(BENCH, `scheduling: fresh server, ${scale.nodes} simulated nodes, ${sizes.pods} pods`);
       const server = (current = await startServer(ns, path.join(tmp, `sched-${i}`), ['--controllers', SCHED_CONTROLLERS]));
       await sleep(sizes.settleMs);
-      const rssIdle = rssMiB(server.pid);
+      const rssIdle = serverRssMiB(server.pid);
       const args: SchedArgs = {
         kubeconfig: server.kubeconfig,
         nodes: scale.nodes,
@@ -370,7 +274,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
       emitSched(scale.label, r);
       if (i === sizes.scales.length - 1) {
         await sleep(sizes.settleMs);
-        const rss = rssMiB(server.pid);
+        const rss = serverRssMiB(server.pid);
         log(BENCH, `server RSS with ${scale.nodes} nodes and ${sizes.pods} pods: ${rss.toFixed(1)} MiB (idle ${rssIdle.toFixed(1)} MiB)`);
         emit({
           bench: BENCH,
@@ -384,7 +288,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
           extra: { nodes: scale.nodes, pods: sizes.pods, leases: scale.nodes },
         });
       }
-      await stop(server.proc);
+      await stopProcess(server.proc);
       current = undefined;
     }
 
@@ -402,7 +306,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     };
     const w = await Promise.race([loadgen<WorkloadResult>(ns, 'workload', args, sizes.timeoutMs + 60_000), server.died]);
     emitWorkload(w);
-    await stop(server.proc);
+    await stopProcess(server.proc);
     current = undefined;
   } catch (err) {
     if (current) {

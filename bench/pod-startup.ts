@@ -45,7 +45,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../src/util/exec.js';
 import type { CniArgs, CniResult, PodsArgs, PodsResult } from './_pod-startup-load.js';
-import { inNetnsKeepingCgroups, killRecordedPods, netnsList, removeCgroups, removeNetns, sandboxTimes, serverRssMiB } from './_pod-startup-env.js';
+import { inNetnsKeepingCgroups, killRecordedPods, netnsList, removeCgroups, removeNetns, serverRssMiB } from '../test/helpers/host.js';
+import { sandboxTimes } from './_pod-startup-env.js';
+import { exitError, jsonChild, stopAll, stopProcess, sweepOrphanNetns, tail, track } from './procs.js';
 import { type BenchOptions, deferCleanup, emit, log, percentile, sleep, smallFromEnv } from './lib.js';
 
 const BENCH = 'pod-startup';
@@ -70,94 +72,13 @@ const SMALL: Sizes = { pods: 3, rate: 10, timeoutMs: 120_000 };
 
 // ---------------------------------------------------------------- processes
 
-const started = new Set<ChildProcess>();
-const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
-
-/** Ends one process we started, by its PID: SIGTERM, then SIGKILL after `graceMs`. */
-async function stop(p: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (p.pid === undefined || !alive(p)) {
-    started.delete(p);
-    return;
-  }
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => alive(p) && p.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(t);
-  started.delete(p);
-}
-
-function track(p: ChildProcess): ChildProcess {
-  p.on('error', () => {});
-  started.add(p);
-  return p;
-}
-
 /** Runs a helper mode in the namespace; `onLine` sees each JSON line; resolves with the last one. */
-function helper<T>(ns: string, mode: string, args: unknown, timeoutMs: number, onLine?: (line: Record<string, unknown>, proc: ChildProcess) => void): Promise<T> {
-  const proc = track(spawn('ip', ['netns', 'exec', ns, process.execPath, HELPER, mode, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'], cwd: root, env: { ...process.env, K8TS_LOG_LEVEL: 'warn' } }));
-  return new Promise<T>((resolve, reject) => {
-    let buf = '';
-    let last: unknown;
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => {
-      buf += s;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        try {
-          last = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        onLine?.(last as Record<string, unknown>, proc);
-      }
-    });
-    const timer = setTimeout(() => {
-      reject(new Error(`helper (${mode}) did not finish within ${timeoutMs} ms`));
-      void stop(proc, 2000);
-    }, timeoutMs);
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      started.delete(proc);
-      if (code !== 0) reject(new Error(`helper (${mode}) exited with ${code}`));
-      else if (last === undefined) reject(new Error(`helper (${mode}) printed nothing`));
-      else resolve(last as T);
-    });
-  });
-}
-
-function tail(file: string, bytes = 3000): string {
-  try {
-    return fs.readFileSync(file, 'utf8').slice(-bytes);
-  } catch {
-    return '';
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const helper = <T>(ns: string, mode: string, args: unknown, timeoutMs: number, onLine?: (line: Record<string, unknown>, proc: ChildProcess) => void): Promise<T> =>
+  jsonChild<T>(ns, HELPER, mode, args, timeoutMs, { onLine, stdin: true, cwd: root, env: { ...process.env, K8TS_LOG_LEVEL: 'warn' } }).result;
 
 /** Namespaces (and their cgroups) that earlier runs of this bench left behind when they died. */
 async function sweepOrphans(): Promise<void> {
-  const orphans = new Set<string>();
-  for (const ns of await netnsList()) {
-    const m = ns.startsWith(NETNS_PREFIX) ? /^(\d+)(-|$)/.exec(ns.slice(NETNS_PREFIX.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-      log(BENCH, `removing namespace ${ns} left by an earlier run`);
-      await removeNetns(ns);
-      orphans.add(`${NETNS_PREFIX}${m[1]}`);
-    }
-  }
-  for (const name of orphans) removeCgroups(name);
+  for (const name of await sweepOrphanNetns(BENCH, NETNS_PREFIX, removeNetns)) removeCgroups(name);
 }
 
 // ---------------------------------------------------------------- run
@@ -176,7 +97,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await Promise.all([...started].map((p) => stop(p, 5000)));
+      await stopAll(5000);
       const killed = killRecordedPods(dataDir);
       if (killed) log(BENCH, `cleanup: killed ${killed} leftover pod processes`);
       if (nsAdded) for (const n of (await netnsList()).filter((x) => x === ns || x.startsWith(`${ns}-`))) await removeNetns(n);
@@ -205,11 +126,11 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     ]);
     const server = track(spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], cwd: root }));
     fs.closeSync(fd);
-    const serverDied = new Promise<never>((_, reject) => server.once('exit', (code, sig) => reject(new Error(`k8ts server exited (code ${code}, signal ${sig}); its log ends:\n${tail(logFile)}`))));
+    const serverDied = exitError(server, 'k8ts server', () => `; its log ends:\n${tail(logFile)}`);
     serverDied.catch(() => {});
     const kubeconfig = path.join(dataDir, 'admin.kubeconfig');
     for (let t = Date.now(); !fs.existsSync(kubeconfig); await sleep(50)) {
-      if (!alive(server)) await serverDied;
+      if (server.exitCode !== null || server.signalCode !== null) await serverDied;
       if (Date.now() - t > 60_000) throw new Error('no admin kubeconfig after 60 s');
     }
 
@@ -232,7 +153,7 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     log(BENCH, `pods: p50 ${percentile(pods.startupMs, 50).toFixed(0)} ms, p99 ${percentile(pods.startupMs, 99).toFixed(0)} ms; teardown ${pods.teardownMs.toFixed(0)} ms; ${sandboxMs.length} sandbox timings`);
 
     log(BENCH, 'stopping the server');
-    await stop(server);
+    await stopProcess(server, 10_000);
     killRecordedPods(dataDir);
 
     log(BENCH, `baseline: ${sizes.pods} x (ip netns add + CNI ADD), then CNI DEL + ip netns del, 4 at a time`);

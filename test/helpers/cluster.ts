@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import type { ExecResult } from '../../src/util/exec.js';
+import { killRecordedPods } from './host.js';
 import { type Scenario, withNetns } from './netns.js';
 import { poll } from './poll.js';
 
@@ -161,60 +162,4 @@ export function serverProcess(s: Scenario, dataDir: string, args: string[], o: {
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
   };
-}
-
-/** /proc/<pid>/stat: [ppid, start time], or undefined. */
-function procStat(pid: number): [number, string] | undefined {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return [Number(rest[1]), rest[19]];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Ends the processes a node agent started under `dataDir` (pause processes
- * and container shims with everything below them), identified by the PID and
- * start time its runtime recorded: only what this test started.
- */
-export function killRecordedPods(dataDir: string): void {
-  const root = path.join(dataDir, 'agent', 'runtime');
-  const recorded: Array<{ pid: number; start: string }> = [];
-  const read = (file: string, field: string) => {
-    try {
-      const ref = JSON.parse(fs.readFileSync(file, 'utf8'))[field];
-      if (ref?.pid) recorded.push(ref);
-    } catch {
-      /* absent */
-    }
-  };
-  for (const [dir, file, field] of [['sandboxes', 'sandbox.json', 'pause'], ['containers', 'container.json', 'shim']] as const) {
-    const base = path.join(root, dir);
-    if (!fs.existsSync(base)) continue;
-    for (const id of fs.readdirSync(base)) read(path.join(base, id, file), field);
-  }
-  const alive = recorded.filter((r) => procStat(r.pid)?.[1] === r.start).map((r) => r.pid);
-  if (!alive.length) return;
-  // Their descendants, from the process table.
-  const children = new Map<number, number[]>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const st = procStat(Number(e));
-    if (st) children.set(st[0], [...(children.get(st[0]) ?? []), Number(e)]);
-  }
-  const all: number[] = [];
-  const walk = (pid: number) => {
-    all.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  alive.forEach(walk);
-  for (const pid of all.reverse()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }

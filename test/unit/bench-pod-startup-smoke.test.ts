@@ -4,10 +4,10 @@
 // network namespace, pod process, cgroup or temporary directory behind.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 
 import { checkResults, needsNetns, netnsNamed, runBench, tmpEntries } from '../helpers/bench.js';
+import { cgroupDirs } from '../helpers/host.js';
 
 function canRun(): string | false {
   const netns = needsNetns('network namespaces, pods');
@@ -29,25 +29,7 @@ const METRICS = [
   'first_pod_startup_ms',
 ];
 
-/** Cgroup directories named after the bench's namespace, a few levels down each hierarchy. */
-function cgroupsNamed(prefix: string): string[] {
-  const found: string[] = [];
-  const find = (d: string, depth: number) => {
-    let entries: fs.Dirent[] = [];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      if (e.name.startsWith(prefix)) found.push(path.join(d, e.name));
-      else if (depth > 0) find(path.join(d, e.name), depth - 1);
-    }
-  };
-  find('/sys/fs/cgroup', 3);
-  return found;
-}
+const cgroupsNamed = (prefix: string): string[] => cgroupDirs((n) => n.startsWith(prefix));
 
 test('bench pod-startup (small) prints well-formed result lines and cleans up', { skip: canRun(), timeout: 200_000 }, async () => {
   const before = benchTmpDirs();
