@@ -179,7 +179,7 @@ test('node agent features: volumes, env, init containers, probes, port-forward, 
     await t.test('dnsPolicy Default and None', async () => {
       await running(c, 'dnsdef');
       const def = await c.k(['exec', 'dnsdef', '--', 'cat', '/etc/resolv.conf']);
-      assert.match(def, /^nameserver 127\.0\.0\.53$/m);
+      assert.match(def, /^nameserver 192\.0\.2\.10$/m); // the node's resolv.conf (test/helpers/cluster.ts)
       assert.match(def, /^search example\.test$/m);
       assert.doesNotMatch(def, /cluster\.local|10\.96\.0\.10/);
       await running(c, 'dnsnone');
@@ -187,7 +187,7 @@ test('node agent features: volumes, env, init containers, probes, port-forward, 
       assert.match(none, /^nameserver 192\.0\.2\.53$/m);
       assert.match(none, /^search a\.example$/m);
       assert.match(none, /^options ndots:2$/m);
-      assert.doesNotMatch(none, /10\.96\.0\.10|127\.0\.0\.53/);
+      assert.doesNotMatch(none, /10\.96\.0\.10|192\.0\.2\.10/);
     });
 
     await t.test("hostNetwork: the pod has the node's IP and sees its interfaces", async () => {

@@ -4,21 +4,18 @@
 // network namespace nor its temporary directory behind.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import { test } from 'node:test';
 
-import { runBench } from '../helpers/bench.js';
+import { checkResults, needsNetns, runBench, tmpEntries } from '../helpers/bench.js';
 
 function canRun(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (creates a network namespace)';
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'needs iproute2 (ip netns)';
+  const netns = needsNetns('creates a network namespace');
+  if (netns) return netns;
   if (spawnSync('sh', ['-c', 'command -v kubectl']).status !== 0) return 'needs kubectl';
   return false;
 }
 
-const benchTmpDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('k8ts-bench-control-plane-')));
+const benchTmpDirs = () => tmpEntries('k8ts-bench-control-plane-');
 
 const METRICS = [
   ...['1000', '5000'].flatMap((n) => [`sched_rate_${n}_nodes`, `api_create_bind_rate_${n}_nodes`, `sched_core_rate_${n}_nodes`]),
@@ -32,35 +29,12 @@ const METRICS = [
 
 test('bench control-plane (small) prints well-formed result lines and cleans up', { skip: canRun(), timeout: 180_000 }, async () => {
   const before = benchTmpDirs();
-  const { code, pid, stdout, stderr } = await runBench(['control-plane'], 150_000);
-  assert.equal(code, 0, `bench exited with ${code}\nstderr:\n${stderr}`);
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  assert.ok(lines.length > 0, `no result lines; stderr:\n${stderr}`);
-
-  const byMetric = new Map<string, Record<string, unknown>>();
-  for (const line of lines) {
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      assert.fail(`stdout line is not JSON: ${line}`);
-    }
-    assert.equal(r.bench, 'control-plane', line);
-    assert.equal(typeof r.metric, 'string', line);
-    assert.equal(typeof r.unit, 'string', line);
-    assert.equal(typeof r.value, 'number', line);
-    assert.ok(Number.isFinite(r.value), `value is not a finite number: ${line}`);
-    assert.ok(r.better === 'higher' || r.better === 'lower', line);
-    if ('baseline' in r) {
-      assert.equal(typeof r.baseline, 'string', line);
-      assert.equal(typeof r.baseline_value, 'number', line);
-      assert.equal(typeof r.ratio, 'number', line);
-    }
-    if ('target' in r) assert.equal(typeof r.target, 'number', line);
-    assert.ok(!byMetric.has(r.metric as string), `metric printed twice: ${r.metric}`);
-    byMetric.set(r.metric as string, r);
-  }
-  for (const m of METRICS) assert.ok(byMetric.has(m), `missing ${m}; got:\n${lines.join('\n')}`);
+  const outcome = await runBench(['control-plane'], 150_000);
+  const { pid } = outcome;
+  const byMetric = checkResults(outcome, 'control-plane', {
+    expect: METRICS,
+    each: (r, line) => assert.ok(Number.isFinite(r.value), `value is not a finite number: ${line}`),
+  });
 
   for (const n of ['1000', '5000']) {
     const s = byMetric.get(`sched_rate_${n}_nodes`)!;

@@ -59,9 +59,11 @@ export interface IptablesBackendOptions extends Pick<RenderOptions, 'masqueradeM
   netns?: string;
   /** --random-fully on MASQUERADE (default true: iptables >= 1.6.2). */
   randomFully?: boolean;
+  /** Runs the commands (default: src/util/exec, inside `netns` if given); e.g. with a longer timeout for huge rulesets. */
+  exec?: Exec;
 }
 
-type Exec = (cmd: string, args: string[], opts?: ExecOptions) => Promise<ExecResult>;
+export type Exec = (cmd: string, args: string[], opts?: ExecOptions) => Promise<ExecResult>;
 
 const RESTORE_ARGS = ['-w', '5', '--noflush', '--counters'];
 
@@ -84,7 +86,8 @@ export class IptablesBackend implements ProxyBackend {
 
   constructor(private readonly opts: IptablesBackendOptions = {}) {
     const ns = opts.netns;
-    this.run = ns ? (cmd, args, o) => sysExec('ip', ['netns', 'exec', ns, cmd, ...args], o) : sysExec;
+    const base = opts.exec ?? sysExec;
+    this.run = ns ? (cmd, args, o) => base('ip', ['netns', 'exec', ns, cmd, ...args], o) : base;
   }
 
   /** Asks for a full resync next time (e.g. when someone flushed the tables). */
