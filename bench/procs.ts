@@ -54,6 +54,10 @@ export function exitError(p: ChildProcess, what: string, detail: () => string = 
 export interface JsonChildOptions {
   /** Sees each JSON line as it arrives. */
   onLine?(line: Record<string, unknown>, proc: ChildProcess): void;
+  /** Sees lines that are not JSON (default: they fail the run). */
+  onText?(line: string): void;
+  /** Resolve even when no JSON line came (default: that fails the run). */
+  allowEmpty?: boolean;
   /** Keep stdin open (a pipe) for the caller. */
   stdin?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -83,7 +87,8 @@ export function jsonChild<T>(ns: string, script: string, mode: string, args: unk
         try {
           last = JSON.parse(line);
         } catch {
-          badLine ??= line;
+          if (o.onText) o.onText(line);
+          else badLine ??= line;
           continue;
         }
         o.onLine?.(last as Record<string, unknown>, proc);
@@ -102,7 +107,7 @@ export function jsonChild<T>(ns: string, script: string, mode: string, args: unk
       started.delete(proc);
       if (code !== 0) reject(new Error(`${what} exited with ${code}`));
       else if (badLine !== undefined) reject(new Error(`${what} printed a non-JSON line: ${badLine}`));
-      else if (last === undefined) reject(new Error(`${what} printed nothing`));
+      else if (last === undefined && !o.allowEmpty) reject(new Error(`${what} printed nothing`));
       else resolve(last as T);
     });
   });

@@ -61,7 +61,7 @@ import { fileURLToPath } from 'node:url';
 import { exec } from '../src/util/exec.js';
 import type { BackendArgs, ProgrammingArgs } from './_proxy-worker.js';
 import { type BenchOptions, type Result, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
-import { exitError, inNetns, stopAll, stopProcess, sweepOrphanNetns, tail } from './procs.js';
+import { exitError, inNetns, jsonChild, stopAll, sweepOrphanNetns, tail } from './procs.js';
 
 const BENCH = 'proxy';
 export const NETNS_PREFIX = 'k8ts-bench-proxy-';
@@ -117,41 +117,22 @@ const SMALL: Sizes = {
 
 // ---------------------------------------------------------------- processes
 
-/** Runs the worker in the node namespace; emits its results as they come. */
-function worker(ns: string, mode: 'backends' | 'programming', args: unknown, timeoutMs: number): Promise<number> {
-  const proc = inNetns(ns, [process.execPath, WORKER, mode, JSON.stringify(args)], ['ignore', 'pipe', 'inherit'], { cwd: root });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let count = 0;
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => {
-      buf += s;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        try {
-          const r = (JSON.parse(line) as { result?: Result }).result;
-          if (r) {
-            emit(r);
-            count++;
-          }
-        } catch {
-          log(BENCH, `worker: ${line}`);
-        }
+/** Runs the worker in the node namespace; emits its results as they come; resolves with how many. */
+async function worker(ns: string, mode: 'backends' | 'programming', args: unknown, timeoutMs: number): Promise<number> {
+  let count = 0;
+  await jsonChild(ns, WORKER, mode, args, timeoutMs, {
+    cwd: root,
+    allowEmpty: true,
+    onText: (line) => log(BENCH, `worker: ${line}`),
+    onLine: (line) => {
+      const r = line.result as Result | undefined;
+      if (r) {
+        emit(r);
+        count++;
       }
-    });
-    const timer = setTimeout(() => {
-      reject(new Error(`worker (${mode}) did not finish within ${timeoutMs} ms`));
-      void stopProcess(proc);
-    }, timeoutMs);
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`worker (${mode}) exited with ${code}`));
-      else resolve(count);
-    });
-  });
+    },
+  }).result;
+  return count;
 }
 
 // ---------------------------------------------------------------- namespaces
