@@ -24,7 +24,7 @@ import { hostsFile, podHostname } from './hosts.js';
 import { Backoff, ProbeWorker } from './probes.js';
 import type { ContainerRuntime, ContainerStatus, Mount, SandboxStatus } from './runtime/types.js';
 import { type ContainerView, type PodView, podStatus, statusDiffers } from './status.js';
-import { VolumeError, containerMounts, prepareVolumes } from './volumes.js';
+import { VolumeError, containerMounts, podUsesVolumeSource, prepareVolumes } from './volumes.js';
 
 const log = logger('agent/pods');
 export type Obj = Record<string, any>;
@@ -159,6 +159,14 @@ export class PodWorkers {
       onUpdate: (_o, p) => this.queue.add(p.metadata?.uid),
       onDelete: (p) => this.queue.add(p.metadata?.uid),
     });
+    // A changed ConfigMap/Secret is written again into the volumes of the pods that mount it.
+    const volumeSourceChanged = (kind: 'ConfigMap' | 'Secret') => (o: KObject) => {
+      for (const p of this.o.pods.lister.list()) {
+        if (p.metadata?.namespace === o.metadata?.namespace && podUsesVolumeSource(p, kind, o.metadata?.name ?? '')) this.queue.add(p.metadata?.uid);
+      }
+    };
+    this.o.configMaps.addEventHandler({ onUpdate: (_o, cm) => volumeSourceChanged('ConfigMap')(cm) });
+    this.o.secrets.addEventHandler({ onUpdate: (_o, sec) => volumeSourceChanged('Secret')(sec) });
     for (const p of this.o.pods.lister.list()) this.queue.add(p.metadata?.uid);
     // Pods sync concurrently (kubelet runs one worker per pod); each pod is still synced by one worker at a time.
     this.running = this.queue.run(this.o.workers ?? 16, (uid) => this.sync(uid));

@@ -193,3 +193,21 @@ export function containerMounts(container: Obj, volumes: Map<string, string>): M
   }
   return mounts;
 }
+
+/**
+ * Whether the pod mounts the ConfigMap/Secret `name` as a volume (directly or
+ * through a projected volume): such pods are synced again when it changes, so
+ * that their volume files follow it, as kubelet's periodic volume refresh does.
+ */
+export function podUsesVolumeSource(pod: Obj, kind: 'ConfigMap' | 'Secret', name: string): boolean {
+  const hit = (src: Obj | undefined, field: 'name' | 'secretName') => !!src && src[field] === name;
+  for (const vol of pod.spec?.volumes ?? []) {
+    if (kind === 'ConfigMap' && hit(vol?.configMap, 'name')) return true;
+    if (kind === 'Secret' && hit(vol?.secret, 'secretName')) return true;
+    for (const s of vol?.projected?.sources ?? []) {
+      if (kind === 'ConfigMap' && hit(s?.configMap, 'name')) return true;
+      if (kind === 'Secret' && hit(s?.secret, 'name')) return true;
+    }
+  }
+  return false;
+}

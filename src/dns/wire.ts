@@ -67,6 +67,20 @@ function labelToString(buf: Buffer, start: number, len: number): string {
 /** Splits a presentation-form name into raw labels (handles \. and \DDD escapes). */
 export function nameToLabels(name: string): Buffer[] {
   if (name === '.' || name === '') return [];
+  if (!name.includes('\\')) {
+    // Fast path (no escapes): split on dots.
+    const parts = name.split('.');
+    if (parts[parts.length - 1] === '') parts.pop();
+    const out: Buffer[] = new Array(parts.length);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p === '') throw new DnsWireError('bad-name', `empty label in name "${name}"`);
+      const b = Buffer.from(p, 'utf8');
+      if (b.length > 63) throw new DnsWireError('bad-label', `label longer than 63 bytes in "${name}"`);
+      out[i] = b;
+    }
+    return out;
+  }
   const labels: Buffer[] = [];
   let cur: number[] = [];
   for (let i = 0; i < name.length; i++) {
@@ -378,11 +392,14 @@ class Writer {
     let total = 1;
     for (const l of labels) total += l.length + 1;
     if (total > 255) throw new DnsWireError('bad-name', `name longer than 255 bytes: ${name.slice(0, 40)}...`);
+    // Compression keys of every suffix (labels i.. joined by NUL, lower-cased), built from the end.
+    const keys: string[] = new Array(labels.length);
+    for (let i = labels.length - 1; i >= 0; i--) {
+      const l = labels[i]!.toString('latin1').toLowerCase();
+      keys[i] = i === labels.length - 1 ? l : `${l}\u0000${keys[i + 1]}`;
+    }
     for (let i = 0; i < labels.length; i++) {
-      const key = labels
-        .slice(i)
-        .map((l) => l.toString('latin1').toLowerCase())
-        .join('\u0000');
+      const key = keys[i]!;
       const ptr = compress ? this.names.get(key) : undefined;
       if (ptr !== undefined) {
         this.u16(0xc000 | ptr);

@@ -120,3 +120,19 @@ export function netnsNamed(prefix: string): string[] {
 export function tmpEntries(prefix: string): Set<string> {
   return new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(prefix)));
 }
+
+/** PIDs whose command line mentions any of `needles` (a bench's helper scripts, its temporary directory). */
+export function processesMentioning(needles: string[]): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (needles.some((n) => cmd.includes(n))) out.push(Number(d));
+  }
+  return out;
+}

@@ -5,10 +5,9 @@
 // no process it started, no temporary directory.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { test } from 'node:test';
 
-import { checkResults, needsNetns, runBench, tmpEntries } from '../helpers/bench.js';
+import { checkResults, needsNetns, processesMentioning, runBench, tmpEntries } from '../helpers/bench.js';
 
 function skipReason(): string | false {
   const netns = needsNetns('creates network namespaces');
@@ -21,21 +20,7 @@ function skipReason(): string | false {
 
 const benchTmpDirs = () => tmpEntries('k8ts-bench-proxy-');
 
-/** PIDs whose command line mentions the bench's helper scripts or its temporary directory (the API server's data dir). */
-function benchProcesses(): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd = '';
-    try {
-      cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.includes('_proxy-worker.js') || cmd.includes('_proxy-pod.js') || cmd.includes('k8ts-bench-proxy-')) out.push(Number(d));
-  }
-  return out;
-}
+const benchProcesses = (): number[] => processesMentioning(['_proxy-worker.js', '_proxy-pod.js', 'k8ts-bench-proxy-']);
 
 const KERNEL = ['nftables', 'iptables'];
 const EXPECTED: Array<[string, string[]]> = [

@@ -228,7 +228,7 @@ registerPlugin('cache', (d, ctx): CachePlugin => {
           ...m,
           id: req.msg.id,
           rd: req.msg.rd,
-          aa: false,
+          aa: true, // as CoreDNS: some clients drop non-authoritative packets
           questions: req.msg.questions.map((q) => ({ ...q })),
           answers: withTtl(m.answers, left),
           authority: withTtl(m.authority, left),

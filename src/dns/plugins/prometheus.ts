@@ -11,11 +11,17 @@ import type { Plugin } from '../types.js';
 
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+const escapeValue = (v: string): string => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
+
 function labelKey(l: Labels): string {
-  return Object.keys(l)
-    .sort()
-    .map((k) => `${k}="${String(l[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
+  const keys = Object.keys(l).sort();
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    out += `${i ? ',' : ''}${k}="${escapeValue(String(l[k]))}"`;
+  }
+  return out;
 }
 
 abstract class Metric {
