@@ -7,6 +7,7 @@ import { lookupPlugin } from '../../../src/dns/registry.js';
 import '../../../src/dns/plugins/kubernetes/index.js';
 import { CLASS, RCODE, TYPE, type Directive, type DnsMessage, type DnsRequest, type PluginContext } from '../../../src/dns/types.js';
 import { FakeClient } from '../../helpers/fake-client.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const dir = (args: string[], block: string[][] = []): Directive => ({ name: 'kubernetes', args, block, location: 'Corefile:7' });
 const parse = (args: string[], block: string[][] = [], zones = ['.']) => parseKubernetesDirective(dir(args, block), zones);
@@ -213,7 +214,7 @@ describe('plugin wrapper', () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
-    const dirp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-dns-'));
+    const dirp = tempDir('k8ts-dns-kubeconfig-');
     const file = path.join(dirp, 'kubeconfig');
     fs.writeFileSync(
       file,

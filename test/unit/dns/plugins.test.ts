@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../../src/dns/index.js';
 import { parseCorefile } from '../../../src/dns/corefile.js';
@@ -15,6 +14,7 @@ import { parseResolvConf, parseUpstream } from '../../../src/dns/plugins/forward
 import { formatLogLine } from '../../../src/dns/plugins/log.js';
 import { CLASS, RCODE, TYPE, reply, type DnsMessage, type DnsRequest, type Handler, type Plugin, type ResourceRecord } from '../../../src/dns/types.js';
 import { a, startStub, type Stub } from './helpers.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const shutdowns: Array<() => unknown> = [];
 const stubs: Stub[] = [];
@@ -87,7 +87,7 @@ test('hosts: parsing, reverse names, fallthrough zones, file reload', async () =
   assert.deepEqual(t.byName.get('mapped.'), { v4: ['10.0.0.1'], v6: [] });
   assert.equal(reverseName('10.1.2.3'), '3.2.1.10.in-addr.arpa.');
   assert.equal(reverseName('2001:db8::1'), '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.');
-  const dir = mkdtempSync(join(tmpdir(), 'k8ts-hosts-'));
+  const dir = tempDir('k8ts-hosts-');
   const file = join(dir, 'hosts');
   writeFileSync(file, '10.0.0.1 one.test\n');
   const p = await mk<HostsPlugin>(`hosts ${file} test {\n  fallthrough other.test\n  reload 0\n  no_reverse\n}`);
@@ -115,7 +115,7 @@ test('forward: argument parsing', async () => {
   await assert.rejects(mk('forward . example.com'), /not an IP address or file/);
   await assert.rejects(mk('forward . 127.0.0.1 {\n  policy weird\n}'), /unknown policy/);
   await assert.rejects(mk('forward . 127.0.0.1 {\n  nope\n}'), /Corefile:2 - Error during parsing: forward: unknown property 'nope'/);
-  const dir = mkdtempSync(join(tmpdir(), 'k8ts-fwd-'));
+  const dir = tempDir('k8ts-fwd-');
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
   const p = await mk<Plugin & { upstreams: Array<{ host: string; port: number }> }>(`forward . ${join(dir, 'resolv.conf')}`);
   assert.deepEqual(p.upstreams.map((u) => `${u.host}:${u.port}`), ['127.0.0.1:53']);

@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDnsServer, type DnsServer } from '../../../src/dns/index.js';
 import { decodeMessage, encodeMessage, makeQuery } from '../../../src/dns/wire.js';
@@ -10,6 +9,7 @@ import type { HealthPlugin } from '../../../src/dns/plugins/health.js';
 import type { ReadyPlugin } from '../../../src/dns/plugins/ready.js';
 import type { PrometheusPlugin } from '../../../src/dns/plugins/prometheus.js';
 import { dig, httpGet, sendRaw, sleep, startStub, type Stub } from './helpers.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const servers: DnsServer[] = [];
 const stubs: Stub[] = [];
@@ -51,7 +51,7 @@ test('hosts: inline entries, A/AAAA/PTR, NODATA, SERVFAIL without fallthrough', 
 test('hosts file, fallthrough to forward (stub on loopback), except, cache hits and metrics', async () => {
   const stub = await startStub();
   stubs.push(stub);
-  const dir = mkdtempSync(join(tmpdir(), 'k8ts-dns-'));
+  const dir = tempDir('k8ts-dns-');
   writeFileSync(join(dir, 'hosts'), '# comment\n10.9.9.9 filehost.local\n');
   const s = await start(`.:53 {
     errors
@@ -262,7 +262,7 @@ test('loop detection stops the server with CoreDNS\'s message', async () => {
 });
 
 test('reload of a changed Corefile file without dropping concurrent queries', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8ts-dns-'));
+  const dir = tempDir('k8ts-dns-');
   const path = join(dir, 'Corefile');
   const cf = (ip: string) => `.:53 {
     reload 2s 1s

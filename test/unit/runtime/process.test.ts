@@ -33,7 +33,7 @@ async function withRuntime(fn: (c: Ctx) => Promise<void>): Promise<void> {
     const root = path.join(tmp, 'root');
     const runtimes: ProcessRuntime[] = [];
     const newRuntime = () => {
-      const r = new ProcessRuntime({ root, netnsPrefix: s.name('pod-'), hostNetnsPath: `/var/run/netns/${s.netns}`, logPumpIntervalMs: 100 });
+      const r = new ProcessRuntime({ root, netnsPrefix: s.name('pod-'), hostNetnsPath: `/var/run/netns/${s.netns}`, logPumpIntervalMs: 100, cgroupParent: s.netns });
       runtimes.push(r);
       return r;
     };
