@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore, parseDatastoreEndpoint } from '../src/storage/index.js';
 import { exec } from '../src/util/exec.js';
 import { configMapBody, type LoadArgs, type LoadResult } from './_apiserver-load.js';
-import { serverRssMiB } from '../test/helpers/host.js';
+import { removeNetns, serverRssMiB } from '../test/helpers/host.js';
 import { type BenchOptions, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
 import { exitError, inNetns, jsonChild, stopAll, stopProcess, sweepOrphanNetns, tail } from './procs.js';
 
@@ -253,7 +253,7 @@ function emitRest(r: LoadResult): void {
 
 export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promise<void> {
   const sizes = opts.small ? SMALL : FULL;
-  await sweepOrphanNetns(BENCH, NETNS_PREFIX, async (ns) => void (await exec('ip', ['netns', 'del', ns], { allowFailure: true })));
+  await sweepOrphanNetns(BENCH, NETNS_PREFIX, removeNetns);
   const ns = `${NETNS_PREFIX}${process.pid}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-bench-apiserver-'));
   const dataDir = path.join(tmp, 'data');
@@ -262,14 +262,11 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
   // One cleanup, shared by the signal handler and the finally below: when a
   // signal has started it, the finally must wait for it to end (the runner
   // exits as soon as run() settles), not skip it.
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stopAll();
-      if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const unregister = deferCleanup(cleanup);
+  const cleanup = deferCleanup(async () => {
+    await stopAll();
+    if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
   try {
     log(BENCH, `baseline: ${sizes.baselineWrites} sequential creates into the SQLite store in-process`);
     const baseline = await storeBaseline(path.join(tmp, 'baseline'), sizes);
@@ -333,7 +330,6 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     if (t) log(BENCH, `server log ends:\n${t}`);
     throw err;
   } finally {
-    await unregister();
     await cleanup();
   }
 }

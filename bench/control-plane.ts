@@ -37,7 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../src/util/exec.js';
 import type { SchedArgs, SchedResult, WorkloadArgs, WorkloadResult } from './_control-plane-load.js';
-import { serverRssMiB } from '../test/helpers/host.js';
+import { removeNetns, serverRssMiB } from '../test/helpers/host.js';
 import { type BenchOptions, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
 import { exitError, inNetns, jsonChild, stopAll, stopProcess, sweepOrphanNetns, tail } from './procs.js';
 
@@ -236,18 +236,15 @@ function emitWorkload(r: WorkloadResult): void {
 export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promise<void> {
   // K8TS_BENCH_CP_SIZES='{"pods":2000,...}' overrides sizes (for development runs).
   const sizes: Sizes = { ...(opts.small ? SMALL : FULL), ...JSON.parse(process.env.K8TS_BENCH_CP_SIZES || '{}') };
-  await sweepOrphanNetns(BENCH, NETNS_PREFIX, async (ns) => void (await exec('ip', ['netns', 'del', ns], { allowFailure: true })));
+  await sweepOrphanNetns(BENCH, NETNS_PREFIX, removeNetns);
   const ns = `${NETNS_PREFIX}${process.pid}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-bench-control-plane-'));
   let nsAdded = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stopAll();
-      if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const unregister = deferCleanup(cleanup);
+  const cleanup = deferCleanup(async () => {
+    await stopAll();
+    if (nsAdded) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
   let current: Server | undefined;
   try {
     const kubectl = kubectlPath();
@@ -315,7 +312,6 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     }
     throw err;
   } finally {
-    await unregister();
     await cleanup();
   }
 }

@@ -107,17 +107,18 @@ function hookSignals(): void {
 
 /**
  * Registers `fn` to run on interruption; returns a function that runs it now
- * (at most once) and unregisters it. Use it in a `finally`.
+ * and unregisters it. It runs at most once: every call (the signal handler's
+ * and the one in a `finally`) gets the same promise, so a `finally` reached
+ * while a signal's cleanup is under way waits for it to end.
  */
 export function deferCleanup(fn: () => Promise<void> | void): () => Promise<void> {
   hookSignals();
-  let done = false;
-  const once = async () => {
-    if (done) return;
-    done = true;
-    cleanups.delete(once);
-    await fn();
-  };
+  let running: Promise<void> | undefined;
+  const once = (): Promise<void> =>
+    (running ??= (async () => {
+      cleanups.delete(once);
+      await fn();
+    })());
   cleanups.add(once);
   return once;
 }

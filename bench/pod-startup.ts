@@ -94,19 +94,16 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
   const resolvConf = path.join(tmp, 'resolv.conf');
   fs.writeFileSync(resolvConf, 'nameserver 127.0.0.53\nsearch example.test\n');
   let nsAdded = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stopAll(5000);
-      const killed = killRecordedPods(dataDir);
-      if (killed) log(BENCH, `cleanup: killed ${killed} leftover pod processes`);
-      if (nsAdded) for (const n of (await netnsList()).filter((x) => x === ns || x.startsWith(`${ns}-`))) await removeNetns(n);
-      removeCgroups(ns);
-      // For a closer look at where the time goes: BENCH_KEEP_LOG=<file> keeps the server's log.
-      if (process.env.BENCH_KEEP_LOG) fs.copyFileSync(logFile, process.env.BENCH_KEEP_LOG);
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const unregister = deferCleanup(cleanup);
+  const cleanup = deferCleanup(async () => {
+    await stopAll(5000);
+    const killed = killRecordedPods(dataDir);
+    if (killed) log(BENCH, `cleanup: killed ${killed} leftover pod processes`);
+    if (nsAdded) for (const n of (await netnsList()).filter((x) => x === ns || x.startsWith(`${ns}-`))) await removeNetns(n);
+    removeCgroups(ns);
+    // For a closer look at where the time goes: BENCH_KEEP_LOG=<file> keeps the server's log.
+    if (process.env.BENCH_KEEP_LOG) fs.copyFileSync(logFile, process.env.BENCH_KEEP_LOG);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
   try {
     await exec('ip', ['netns', 'add', ns]);
     nsAdded = true;
@@ -121,7 +118,8 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     log(BENCH, `starting k8ts server with its agent in namespace ${ns}`);
     const fd = fs.openSync(logFile, 'a');
     const argv = inNetnsKeepingCgroups(ns, process.execPath, [
-      K8TS, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1',
+      // No coredns addon: the bench measures its own pods only.
+      K8TS, 'server', '--disable', 'coredns', '--data-dir', dataDir, '--bind-address', '127.0.0.1',
       '--pod-netns-prefix', `${ns}-p`, '--cgroup-root', ns, '--cni-conf-dir', cniConfDir, '--resolv-conf', resolvConf, '--node-name', NODE_NAME,
     ]);
     const server = track(spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], cwd: root }));
@@ -197,7 +195,6 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     if (t) log(BENCH, `server log ends:\n${t}`);
     throw err;
   } finally {
-    await unregister();
     await cleanup();
   }
 }

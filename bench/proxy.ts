@@ -62,6 +62,7 @@ import { exec } from '../src/util/exec.js';
 import type { BackendArgs, ProgrammingArgs } from './_proxy-worker.js';
 import { type BenchOptions, type Result, deferCleanup, emit, log, sleep, smallFromEnv } from './lib.js';
 import { exitError, inNetns, jsonChild, stopAll, sweepOrphanNetns, tail } from './procs.js';
+import { removeNetns } from '../test/helpers/host.js';
 
 const BENCH = 'proxy';
 export const NETNS_PREFIX = 'k8ts-bench-proxy-';
@@ -218,35 +219,20 @@ async function startServer(ns: string, dataDir: string, logFile: string): Promis
 
 export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promise<void> {
   const sizes = opts.small ? SMALL : FULL;
-  await sweepOrphanNetns(BENCH, NETNS_PREFIX, async (ns) => void (await exec('ip', ['netns', 'del', ns], { allowFailure: true })));
+  await sweepOrphanNetns(BENCH, NETNS_PREFIX, removeNetns);
   const node = `${NETNS_PREFIX}${process.pid}`;
   const pod = `${node}-pod`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8ts-bench-proxy-'));
   const dataDir = path.join(tmp, 'data');
   const logFile = path.join(tmp, 'server.log');
   const added: string[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stopAll();
-      // Anything still running in our namespaces was started by us (e.g. an
-      // iptables-restore whose worker was stopped): end it by PID first.
-      for (const ns of added) {
-        const r = await exec('ip', ['netns', 'pids', ns], { allowFailure: true });
-        for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
-          if (pid !== process.pid) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              /* gone */
-            }
-          }
-        }
-      }
-      for (const ns of added.reverse()) await exec('ip', ['netns', 'del', ns], { allowFailure: true });
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const unregister = deferCleanup(cleanup);
+  const cleanup = deferCleanup(async () => {
+    await stopAll();
+    // Anything still running in our namespaces was started by us (e.g. an
+    // iptables-restore whose worker was stopped): it ends with its namespace.
+    for (const ns of added.reverse()) await removeNetns(ns);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
   try {
     const progIPs = Array.from({ length: sizes.programming.iterations + 1 }, (_, i) => progIP(i + 1));
     await setUpNetwork(node, pod, progIPs, added);
@@ -262,7 +248,6 @@ export async function run(opts: BenchOptions = { small: smallFromEnv() }): Promi
     const args: ProgrammingArgs = { ...sizes.programming, kubeconfig: path.join(dataDir, 'admin.kubeconfig'), podIPs: progIPs };
     await Promise.race([worker(node, 'programming', args, sizes.workerTimeoutMs), died]);
   } finally {
-    await unregister();
     await cleanup();
   }
 }

@@ -116,9 +116,14 @@ test('kubectl logs, exec, attach and port-forward through the API server to a no
     attach.stdout!.on('data', (b) => (aout += b));
     attach.stderr!.on('data', (b) => (aout += b));
     const attachExit = new Promise<number | null>((r) => attach.once('exit', (code) => r(code)));
-    await new Promise((r) => setTimeout(r, 1500));
-    fs.appendFileSync(logPath, cri('attached output'));
-    await poll(() => aout.includes('attached output'), { timeoutMs: 10_000, what: `attach output (${aout})` });
+    // Attach streams from when it started following: write until a line arrives (no guess at when that was).
+    await poll(
+      () => {
+        fs.appendFileSync(logPath, cri('attached output'));
+        return aout.includes('attached output');
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: () => `attach output (${aout})` },
+    );
     fs.writeFileSync(`${logPath}.stopped`, '');
     const acode = await Promise.race([attachExit, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
     if (acode === 'timeout') attach.kill('SIGKILL');

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { LineJoiner, parseCriLine, parseLogOptions } from '../../../src/agent/server/logs.js';
 import { route } from '../../../src/agent/server/index.js';
 import { type Fixture, criLine, get, openWs, startFixture, withTimeout } from './fixture.js';
+import { poll } from '../../helpers/poll.js';
 
 describe('CRI log parsing', () => {
   test('parses records and joins partial lines per stream', () => {
@@ -198,9 +199,15 @@ describe('agent server', () => {
   test('attach without runtime support streams output and refuses stdin', async () => {
     fs.writeFileSync(f.logPath, criLine(new Date(Date.now() - 10_000), 'stdout', 'old'));
     const s = await openWs(`wss://127.0.0.1:${f.server.port}/attach/default/web/app?stdout=true&stderr=true`, ['v5.channel.k8s.io'], { ...f.client, ca: f.ca.cert });
-    await new Promise((r) => setTimeout(r, 100));
-    fs.appendFileSync(f.logPath, criLine(new Date(), 'stdout', 'new'));
-    await s.waitFor(() => s.text(1) === 'new\n');
+    // Attach streams from when it started following: write until a line arrives (no guess at when that was).
+    await poll(
+      () => {
+        fs.appendFileSync(f.logPath, criLine(new Date(), 'stdout', 'new'));
+        return s.text(1).length > 0;
+      },
+      { timeoutMs: 5000, intervalMs: 50, what: 'attached output' },
+    );
+    assert.match(s.text(1), /^(new\n)+$/, 'only output written after attaching, never the old line');
     f.status = { ...f.status, state: 'exited', exitCode: 0 };
     try {
       await withTimeout(s.closed);

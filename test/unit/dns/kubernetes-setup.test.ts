@@ -8,6 +8,7 @@ import '../../../src/dns/plugins/kubernetes/index.js';
 import { CLASS, RCODE, TYPE, type Directive, type DnsMessage, type DnsRequest, type PluginContext } from '../../../src/dns/types.js';
 import { FakeClient } from '../../helpers/fake-client.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { poll } from '../../helpers/poll.js';
 
 const dir = (args: string[], block: string[][] = []): Directive => ({ name: 'kubernetes', args, block, location: 'Corefile:7' });
 const parse = (args: string[], block: string[][] = [], zones = ['.']) => parseKubernetesDirective(dir(args, block), zones);
@@ -179,7 +180,7 @@ describe('plugin wrapper', () => {
     // Watch events update answers.
     client.emit('services', { type: 'ADDED', object: { metadata: { namespace: 'default', name: 'new', resourceVersion: '2' }, spec: { clusterIP: '10.96.0.99', ports: [{ name: 'x', port: 1, protocol: 'TCP' }] } } });
     client.emit('services', { type: 'DELETED', object: objects.services[0]! });
-    await new Promise((r) => setTimeout(r, 50));
+    await poll(async () => (await h(request('new.default.svc.cluster.local.', TYPE.A))).answers.length > 0, { timeoutMs: 5000, what: 'the watch events in the index' });
     assert.deepEqual((await h(request('new.default.svc.cluster.local.', TYPE.A))).answers.map((r) => (r.data as { address: string }).address), ['10.96.0.99']);
     assert.equal((await h(request('web.default.svc.cluster.local.', TYPE.A))).rcode, RCODE.NXDOMAIN);
 

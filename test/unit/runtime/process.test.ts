@@ -15,6 +15,7 @@ import type { ContainerConfig, ContainerStatus } from '../../../src/agent/runtim
 import { exec } from '../../../src/util/exec.js';
 import { setLogSink } from '../../../src/util/log.js';
 import { type Scenario, withNetns } from '../../helpers/netns.js';
+import { poll } from '../../helpers/poll.js';
 
 setLogSink(() => {});
 const BB = '/bin/busybox';
@@ -258,7 +259,14 @@ test('stop: SIGTERM for a PID 1 that handles it, SIGKILL after the grace period 
     const sb = await rt.createSandbox(sandboxCfg('77777777-aaaa'));
     const polite = await rt.startContainer(ctr(sb.id, 'polite', `trap 'echo bye; exit 0' TERM; echo ready; while true; do ${BB} sleep 0.1; done`));
     const stubborn = await rt.startContainer({ ...ctr(sb.id, 'stubborn', ''), argv: [BB, 'sleep', '1000'] });
-    await new Promise((r) => setTimeout(r, 200)); // let the trap be set
+    // The trap is set once the container has said so.
+    await poll(
+      async () => {
+        await rt.flushLogs(polite.id);
+        return (await logText(rt, polite.id)).includes('ready');
+      },
+      { timeoutMs: 10_000, what: 'the polite container to set its trap' },
+    );
     let t0 = Date.now();
     await rt.stopContainer(polite.id, 10);
     assert.ok(Date.now() - t0 < 5000, 'a handled SIGTERM ends it before the grace period');
