@@ -89,6 +89,11 @@ export function podPhase(pod: Obj, v: PodView): string {
   return 'Pending';
 }
 
+/** A previous attempt's end as the API spells it (containerID with the runtime scheme). */
+function lastTerminated({ containerId, ...rest }: NonNullable<ContainerView['lastTerminated']>): Obj {
+  return { ...rest, containerID: containerId ? `${RUNTIME_SCHEME}://${containerId}` : undefined };
+}
+
 function containerStatus(c: ContainerView): Obj {
   const id = (x?: string) => (x ? `${RUNTIME_SCHEME}://${x}` : undefined);
   const state: Obj = {};
@@ -98,7 +103,7 @@ function containerStatus(c: ContainerView): Obj {
   const out: Obj = {
     name: c.name,
     state,
-    lastState: c.lastTerminated ? { terminated: { ...c.lastTerminated, containerId: undefined, containerID: id(c.lastTerminated.containerId) } } : {},
+    lastState: c.lastTerminated ? { terminated: lastTerminated(c.lastTerminated) } : {},
     ready: c.ready && isRunning(c),
     restartCount: c.restartCount,
     image: c.image,
